@@ -35,9 +35,15 @@ export interface StoreConfig {
   cassandra: CassandraConfig;
 }
 
+export interface ShutdownConfig {
+  /** Bound on a graceful drain: in-flight authorisations get this long to finish on SIGTERM. */
+  drainTimeoutMs: number;
+}
+
 export interface GatewayConfig {
   profile: string;
   http: HttpConfig;
+  shutdown: ShutdownConfig;
   log: { level: LogLevel };
   /** Raw link entries; src/network-link validates and fills each one. */
   links: Record<string, unknown>[];
@@ -48,6 +54,8 @@ export interface GatewayConfig {
 export const configDefaults: GatewayConfig = {
   profile: 'embedded',
   http: { host: '127.0.0.1', port: 8080 },
+  // Five seconds covers many 50 ms budgets and stays inside a typical orchestrator's 30 s grace.
+  shutdown: { drainTimeoutMs: 5000 },
   log: { level: 'info' },
   links: [],
   store: {
@@ -64,7 +72,7 @@ const nonEmptyString = { type: 'string', minLength: 1 } as const;
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['profile', 'http', 'log', 'links', 'store'],
+  required: ['profile', 'http', 'shutdown', 'log', 'links', 'store'],
   properties: {
     profile: nonEmptyString,
     http: {
@@ -72,6 +80,12 @@ export const configSchema = {
       additionalProperties: false,
       required: ['host', 'port'],
       properties: { host: nonEmptyString, port },
+    },
+    shutdown: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['drainTimeoutMs'],
+      properties: { drainTimeoutMs: { type: 'integer', minimum: 0, maximum: 60000 } },
     },
     log: {
       type: 'object',
