@@ -1,0 +1,343 @@
+/**
+ * The embedded hold ledger: balances, holds and counters in this process's memory, for `npm start`
+ * with no services. Each operation runs synchronously to completion, which is what makes it atomic
+ * per account here (Node runs one callback at a time); the Redis ledger gets the same property from
+ * one Function call. Both pass the same contract tests (test/authorise/ledger-contract.ts).
+ *
+ * Embedded balances do not survive a restart: the durable record is the decision log.
+ */
+import type {
+  AdviceOperation, AuthoriseOperation, ExpiredHoldsReport, Ledger, LedgerOperation, LedgerOutcome,
+  LedgerOutcomeStatus, ReverseOperation, SpendLimitCheck,
+} from './ledger';
+import { ResponseCode, type Account, type AccountView, type Hold } from './types';
+
+/** What an authorisation or advice left behind, so a reversal can undo exactly that. */
+interface LedgerEntry {
+  idempotencyKey: string;
+  accountId: string;
+  settlement: 'hold' | 'post';
+  /** Amount still held (hold) or still posted (post). */
+  amountMinor: number;
+  hold: Hold | undefined;
+  limits: SpendLimitCheck;
+}
+
+interface AccountState {
+  account: Account;
+  shard: number;
+  pendingMinor: number;
+  holds: Map<string, Hold>;
+}
+
+export interface MemoryLedgerOptions {
+  /** How long idempotency outcomes and reversal tombstones are kept (ms). */
+  retentionMs: number;
+}
+
+export class MemoryLedger implements Ledger {
+  private readonly accounts = new Map<string, AccountState>();
+  private readonly outcomes = new Map<string, { outcome: LedgerOutcome; expiresAtMs: number }>();
+  private readonly entries = new Map<string, LedgerEntry>();
+  private readonly references = new Map<string, string>();
+  private readonly reversedBeforeOriginal = new Map<string, number>();
+  private readonly counters = new Map<string, number>();
+  private readonly shardTokens = new Map<number, number>();
+  private readonly adminKeys = new Map<string, number>();
+
+  constructor(private readonly options: MemoryLedgerOptions) {}
+
+  async apply(operation: LedgerOperation): Promise<LedgerOutcome> {
+    return this.applyNow(operation);
+  }
+
+  /** Synchronous form of apply, for the embedded pipeline that need not await. */
+  applyNow(operation: LedgerOperation): LedgerOutcome {
+    if (this.isFenced(operation.shard, operation.fencingToken)) {
+      return this.outcome('fenced', ResponseCode.issuerUnavailable, 0, undefined, 0);
+    }
+    const stored = this.outcomes.get(operation.idempotencyKey);
+    if (stored !== undefined && stored.expiresAtMs > operation.nowMs) {
+      return { ...stored.outcome, replayed: true };
+    }
+    let outcome: LedgerOutcome;
+    switch (operation.kind) {
+      case 'authorise': outcome = this.authorise(operation); break;
+      case 'advice': outcome = this.advise(operation); break;
+      case 'reverse': outcome = this.reverse(operation); break;
+    }
+    this.outcomes.set(operation.idempotencyKey,
+      { outcome, expiresAtMs: operation.nowMs + this.options.retentionMs });
+    return outcome;
+  }
+
+  private authorise(operation: AuthoriseOperation): LedgerOutcome {
+    const state = this.accounts.get(operation.accountId);
+    if (state === undefined) return this.outcome('declined', ResponseCode.invalidCardNumber, 0, undefined, 0);
+    if (this.reversedBeforeOriginal.has(operation.idempotencyKey)) {
+      return this.outcome('original-reversed', ResponseCode.invalidTransaction, 0, undefined,
+        availableOf(state));
+    }
+    if (operation.incrementOf !== undefined) return this.increment(operation, state);
+
+    const limitCode = this.limitBreach(operation.cardId, operation.limits, operation.amountMinor);
+    if (limitCode !== undefined) return this.outcome('declined', limitCode, 0, undefined, availableOf(state));
+
+    const available = availableOf(state);
+    let approvedMinor = operation.amountMinor;
+    let status: LedgerOutcomeStatus = 'approved';
+    if (approvedMinor > available) {
+      if (!operation.allowPartial || available <= 0) {
+        return this.outcome('declined', ResponseCode.insufficientFunds, 0, undefined, available);
+      }
+      approvedMinor = available;
+      status = 'partial';
+    }
+    const hold = this.record(operation, state, approvedMinor);
+    this.addReferences(operation.accountId, operation.references, operation.idempotencyKey);
+    return this.outcome(status, status === 'partial' ? ResponseCode.partialApproval : ResponseCode.approved,
+      approvedMinor, hold?.holdId, availableOf(state));
+  }
+
+  private increment(operation: AuthoriseOperation, state: AccountState): LedgerOutcome {
+    const entry = this.entries.get(operation.incrementOf as string);
+    if (entry === undefined || entry.hold === undefined || entry.hold.status !== 'pending') {
+      return this.outcome('declined', ResponseCode.invalidTransaction, 0, undefined, availableOf(state));
+    }
+    const limitCode = this.limitBreach(operation.cardId, entry.limits, operation.amountMinor);
+    if (limitCode !== undefined) return this.outcome('declined', limitCode, 0, undefined, availableOf(state));
+    if (operation.amountMinor > availableOf(state)) {
+      return this.outcome('declined', ResponseCode.insufficientFunds, 0, undefined, availableOf(state));
+    }
+    entry.hold.amountMinor += operation.amountMinor;
+    entry.amountMinor += operation.amountMinor;
+    state.pendingMinor += operation.amountMinor;
+    this.countSpend(operation.cardId, entry.limits, operation.amountMinor, 0);
+    return this.outcome('approved', ResponseCode.approved, operation.amountMinor, entry.hold.holdId,
+      availableOf(state));
+  }
+
+  private advise(operation: AdviceOperation): LedgerOutcome {
+    const state = this.accounts.get(operation.accountId);
+    if (state === undefined) return this.outcome('declined', ResponseCode.invalidCardNumber, 0, undefined, 0);
+    const hold = this.record(operation, state, operation.amountMinor);
+    this.addReferences(operation.accountId, operation.references, operation.idempotencyKey);
+    const available = availableOf(state);
+    const result = this.outcome('applied', ResponseCode.approved, operation.amountMinor, hold?.holdId, available);
+    result.overdrawn = available < 0;
+    if (hold !== undefined) hold.overdrawn = result.overdrawn;
+    return result;
+  }
+
+  /** Places the hold (or posts) and counts the spend; shared by authorisations and advices. */
+  private record(operation: AuthoriseOperation | AdviceOperation, state: AccountState,
+    amountMinor: number): Hold | undefined {
+    let hold: Hold | undefined;
+    if (operation.settlement === 'hold') {
+      hold = {
+        holdId: operation.holdId, accountId: operation.accountId, cardId: operation.cardId,
+        amountMinor, status: 'pending', idempotencyKey: operation.idempotencyKey,
+        createdAtMs: operation.nowMs, expiresAtMs: operation.expiresAtMs, overdrawn: false,
+      };
+      state.holds.set(hold.holdId, hold);
+      state.pendingMinor += amountMinor;
+    } else {
+      state.account.balanceMinor -= amountMinor;
+    }
+    this.entries.set(operation.idempotencyKey, {
+      idempotencyKey: operation.idempotencyKey, accountId: operation.accountId,
+      settlement: operation.settlement, amountMinor, hold, limits: operation.limits,
+    });
+    this.countSpend(operation.cardId, operation.limits, amountMinor, 1);
+    return hold;
+  }
+
+  private reverse(operation: ReverseOperation): LedgerOutcome {
+    const state = this.accounts.get(operation.accountId);
+    const available = state === undefined ? 0 : availableOf(state);
+    const entry = this.findOriginal(operation);
+    if (entry === undefined || state === undefined) {
+      if (operation.originalKey !== undefined) {
+        this.reversedBeforeOriginal.set(operation.originalKey, operation.nowMs + this.options.retentionMs);
+      }
+      return this.outcome('original-unknown',
+        operation.advice ? ResponseCode.approved : ResponseCode.invalidTransaction, 0, undefined, available);
+    }
+    const remaining = Math.min(operation.remainingMinor ?? 0, entry.amountMinor);
+    const releasedMinor = entry.amountMinor - remaining;
+    if (releasedMinor > 0) {
+      entry.amountMinor = remaining;
+      if (entry.settlement === 'hold' && entry.hold !== undefined && entry.hold.status === 'pending') {
+        entry.hold.amountMinor = remaining;
+        state.pendingMinor -= releasedMinor;
+        if (remaining === 0) {
+          entry.hold.status = 'released';
+          state.holds.delete(entry.hold.holdId);
+        }
+      } else if (entry.settlement === 'post') {
+        state.account.balanceMinor += releasedMinor;
+      }
+      this.countSpend(operation.cardId, entry.limits, -releasedMinor, 0);
+    }
+    return this.outcome('reversed', ResponseCode.approved, releasedMinor, entry.hold?.holdId,
+      availableOf(state));
+  }
+
+  private findOriginal(operation: ReverseOperation): LedgerEntry | undefined {
+    if (operation.originalKey !== undefined) {
+      const byKey = this.entries.get(operation.originalKey);
+      if (byKey !== undefined) return byKey;
+    }
+    const { rrn, approvalCode } = operation.references;
+    const key = (rrn !== undefined ? this.references.get(`${operation.accountId}|rrn|${rrn}`) : undefined)
+      ?? (approvalCode !== undefined
+        ? this.references.get(`${operation.accountId}|auth|${approvalCode}`) : undefined);
+    return key === undefined ? undefined : this.entries.get(key);
+  }
+
+  private addReferences(accountId: string, references: { rrn?: string; approvalCode?: string },
+    idempotencyKey: string): void {
+    if (references.rrn !== undefined) this.references.set(`${accountId}|rrn|${references.rrn}`, idempotencyKey);
+    if (references.approvalCode !== undefined) {
+      this.references.set(`${accountId}|auth|${references.approvalCode}`, idempotencyKey);
+    }
+  }
+
+  private limitBreach(cardId: string, limits: SpendLimitCheck, amountMinor: number): string | undefined {
+    if (this.counter(cardId, 'day', limits.dayKey) + amountMinor > limits.dailySpendMinor) {
+      return ResponseCode.exceedsAmountLimit;
+    }
+    if (this.counter(cardId, 'month', limits.monthKey) + amountMinor > limits.monthlySpendMinor) {
+      return ResponseCode.exceedsAmountLimit;
+    }
+    if (limits.atm !== undefined) {
+      if (this.counter(cardId, 'atm-amount', limits.dayKey) + amountMinor > limits.atm.dailyAmountMinor) {
+        return ResponseCode.exceedsAmountLimit;
+      }
+      if (this.counter(cardId, 'atm-count', limits.dayKey) + 1 > limits.atm.dailyCount) {
+        return ResponseCode.exceedsCountLimit;
+      }
+    }
+    return undefined;
+  }
+
+  private counter(cardId: string, kind: string, periodKey: string): number {
+    return this.counters.get(`${cardId}|${kind}|${periodKey}`) ?? 0;
+  }
+
+  private countSpend(cardId: string, limits: SpendLimitCheck, amountMinor: number, count: number): void {
+    this.bump(`${cardId}|day|${limits.dayKey}`, amountMinor);
+    this.bump(`${cardId}|month|${limits.monthKey}`, amountMinor);
+    if (limits.atm !== undefined) {
+      this.bump(`${cardId}|atm-amount|${limits.dayKey}`, amountMinor);
+      this.bump(`${cardId}|atm-count|${limits.dayKey}`, count);
+    }
+  }
+
+  private bump(key: string, delta: number): void {
+    this.counters.set(key, Math.max(0, (this.counters.get(key) ?? 0) + delta));
+  }
+
+  private isFenced(shard: number, fencingToken: number): boolean {
+    return fencingToken < (this.shardTokens.get(shard) ?? 0);
+  }
+
+  private outcome(status: LedgerOutcomeStatus, responseCode: string, approvedMinor: number,
+    holdId: string | undefined, availableMinor: number): LedgerOutcome {
+    const result: LedgerOutcome = {
+      status, responseCode, approvedMinor, replayed: false, overdrawn: false, availableMinor,
+    };
+    if (holdId !== undefined) result.holdId = holdId;
+    return result;
+  }
+
+  async putAccount(account: Account, shard: number, fencingToken: number): Promise<void> {
+    if (this.isFenced(shard, fencingToken)) throw new Error(`shard ${shard} is fenced for token ${fencingToken}`);
+    const existing = this.accounts.get(account.accountId);
+    if (existing !== undefined) {
+      existing.account = { ...account };
+      return;
+    }
+    this.accounts.set(account.accountId, { account: { ...account }, shard, pendingMinor: 0, holds: new Map() });
+  }
+
+  async getAccount(accountId: string): Promise<AccountView | undefined> {
+    const state = this.accounts.get(accountId);
+    if (state === undefined) return undefined;
+    return {
+      ...state.account,
+      availableMinor: availableOf(state),
+      holds: [...state.holds.values()].map((hold) => ({ ...hold })),
+    };
+  }
+
+  async credit(accountId: string, amountMinor: number, idempotencyKey: string, shard: number,
+    fencingToken: number): Promise<AccountView | undefined> {
+    const state = this.accounts.get(accountId);
+    if (state === undefined) return undefined;
+    if (this.isFenced(shard, fencingToken)) throw new Error(`shard ${shard} is fenced for token ${fencingToken}`);
+    if (!this.adminKeys.has(idempotencyKey)) {
+      this.adminKeys.set(idempotencyKey, Date.now());
+      state.account.balanceMinor += amountMinor;
+    }
+    return this.getAccount(accountId);
+  }
+
+  async debit(accountId: string, amountMinor: number, holdId: string | undefined,
+    idempotencyKey: string, shard: number, fencingToken: number): Promise<AccountView | undefined> {
+    const state = this.accounts.get(accountId);
+    if (state === undefined) return undefined;
+    if (this.isFenced(shard, fencingToken)) throw new Error(`shard ${shard} is fenced for token ${fencingToken}`);
+    if (!this.adminKeys.has(idempotencyKey)) {
+      if (holdId !== undefined) {
+        const hold = state.holds.get(holdId);
+        if (hold === undefined) return undefined;
+        hold.status = 'posted';
+        state.pendingMinor -= hold.amountMinor;
+        state.holds.delete(holdId);
+        const entry = this.entries.get(hold.idempotencyKey);
+        if (entry !== undefined) entry.amountMinor = 0;
+      }
+      this.adminKeys.set(idempotencyKey, Date.now());
+      state.account.balanceMinor -= amountMinor;
+    }
+    return this.getAccount(accountId);
+  }
+
+  async expireHolds(shard: number, nowMs: number, fencingToken: number): Promise<ExpiredHoldsReport> {
+    const expired: Hold[] = [];
+    if (this.isFenced(shard, fencingToken)) return { expired };
+    for (const state of this.accounts.values()) {
+      if (state.shard !== shard) continue;
+      for (const hold of state.holds.values()) {
+        if (hold.status !== 'pending' || hold.expiresAtMs > nowMs) continue;
+        hold.status = 'expired';
+        state.pendingMinor -= hold.amountMinor;
+        state.holds.delete(hold.holdId);
+        const entry = this.entries.get(hold.idempotencyKey);
+        if (entry !== undefined) entry.amountMinor = 0;
+        expired.push({ ...hold });
+      }
+    }
+    this.forgetExpiredKeys(nowMs);
+    return { expired };
+  }
+
+  /** Bounded memory: idempotency outcomes and tombstones older than the retention go. */
+  private forgetExpiredKeys(nowMs: number): void {
+    for (const [key, stored] of this.outcomes) if (stored.expiresAtMs <= nowMs) this.outcomes.delete(key);
+    for (const [key, expiresAtMs] of this.reversedBeforeOriginal) {
+      if (expiresAtMs <= nowMs) this.reversedBeforeOriginal.delete(key);
+    }
+  }
+
+  async claimShard(shard: number, fencingToken: number): Promise<void> {
+    if (fencingToken > (this.shardTokens.get(shard) ?? 0)) this.shardTokens.set(shard, fencingToken);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function availableOf(state: AccountState): number {
+  return state.account.balanceMinor - state.pendingMinor + state.account.overdraftMinor;
+}

@@ -1,0 +1,287 @@
+/**
+ * The hold ledger's contract, run against every implementation (embedded memory, Redis). Each test
+ * names the behaviour it checks; implementations must agree on every outcome.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type {
+  AdviceOperation, AuthoriseOperation, Ledger, ReverseOperation, SpendLimitCheck,
+} from '../../src/authorise/ledger';
+
+export interface LedgerUnderTest {
+  ledger: Ledger;
+  cleanup(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+const SHARD = 3;
+const TOKEN = 7;
+const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
+
+const generousLimits: SpendLimitCheck = {
+  dayKey: '20261126', monthKey: '202611', dailySpendMinor: 1_000_000, monthlySpendMinor: 5_000_000,
+};
+
+interface Fixture { ledger: Ledger; accountId: string; cardId: string }
+
+function authorise(fixture: Fixture, amountMinor: number, overrides: Partial<AuthoriseOperation> = {}):
+  AuthoriseOperation {
+  return {
+    kind: 'authorise', settlement: 'hold', idempotencyKey: `auth-${randomUUID()}`,
+    accountId: fixture.accountId, cardId: fixture.cardId, shard: SHARD, fencingToken: TOKEN, nowMs: NOW,
+    amountMinor, allowPartial: false, limits: generousLimits, holdId: randomUUID(),
+    expiresAtMs: NOW + 7 * DAY_MS, references: {}, ...overrides,
+  };
+}
+
+function reverse(fixture: Fixture, overrides: Partial<ReverseOperation> = {}): ReverseOperation {
+  return {
+    kind: 'reverse', idempotencyKey: `rev-${randomUUID()}`, accountId: fixture.accountId,
+    cardId: fixture.cardId, shard: SHARD, fencingToken: TOKEN, nowMs: NOW, references: {},
+    advice: false, ...overrides,
+  };
+}
+
+function advice(fixture: Fixture, amountMinor: number, overrides: Partial<AdviceOperation> = {}):
+  AdviceOperation {
+  return {
+    kind: 'advice', settlement: 'hold', idempotencyKey: `adv-${randomUUID()}`,
+    accountId: fixture.accountId, cardId: fixture.cardId, shard: SHARD, fencingToken: TOKEN, nowMs: NOW,
+    amountMinor, limits: generousLimits, holdId: randomUUID(), expiresAtMs: NOW + 7 * DAY_MS,
+    references: {}, ...overrides,
+  };
+}
+
+export function runLedgerContract(name: string, makeLedger: () => Promise<LedgerUnderTest>): void {
+  async function withAccount(balanceMinor: number, overdraftMinor: number,
+    body: (fixture: Fixture) => Promise<void>): Promise<void> {
+    const { ledger, cleanup } = await makeLedger();
+    try {
+      await ledger.claimShard(SHARD, TOKEN);
+      const fixture = { ledger, accountId: `acct-${randomUUID()}`, cardId: `card-${randomUUID()}` };
+      await ledger.putAccount({ accountId: fixture.accountId, currency: '826', balanceMinor, overdraftMinor },
+        SHARD, TOKEN);
+      await body(fixture);
+    } finally {
+      await cleanup();
+    }
+  }
+
+  async function available(fixture: Fixture): Promise<number> {
+    const view = await fixture.ledger.getAccount(fixture.accountId);
+    assert.ok(view, 'account exists');
+    return view.availableMinor;
+  }
+
+  test(`${name}: an authorisation within the available balance holds its amount`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const outcome = await fixture.ledger.apply(authorise(fixture, 2_500));
+      assert.equal(outcome.status, 'approved');
+      assert.equal(outcome.responseCode, '00');
+      assert.equal(outcome.approvedMinor, 2_500);
+      assert.equal(outcome.replayed, false);
+      const view = await fixture.ledger.getAccount(fixture.accountId);
+      assert.equal(view?.balanceMinor, 10_000);
+      assert.equal(view?.availableMinor, 7_500);
+      assert.equal(view?.holds.length, 1);
+      assert.equal(view?.holds[0]?.amountMinor, 2_500);
+      assert.equal(view?.holds[0]?.status, 'pending');
+    }));
+
+  test(`${name}: an authorisation above the available balance declines 51 and holds nothing`, () =>
+    withAccount(1_000, 500, async (fixture) => {
+      const outcome = await fixture.ledger.apply(authorise(fixture, 1_501));
+      assert.equal(outcome.status, 'declined');
+      assert.equal(outcome.responseCode, '51');
+      assert.equal(await available(fixture), 1_500);
+    }));
+
+  test(`${name}: the overdraft counts toward the available balance`, () =>
+    withAccount(1_000, 500, async (fixture) => {
+      const outcome = await fixture.ledger.apply(authorise(fixture, 1_500));
+      assert.equal(outcome.status, 'approved');
+      assert.equal(await available(fixture), 0);
+    }));
+
+  test(`${name}: partial approval holds what is available and answers 10`, () =>
+    withAccount(1_000, 0, async (fixture) => {
+      const outcome = await fixture.ledger.apply(authorise(fixture, 4_000, { allowPartial: true }));
+      assert.equal(outcome.status, 'partial');
+      assert.equal(outcome.responseCode, '10');
+      assert.equal(outcome.approvedMinor, 1_000);
+      assert.equal(await available(fixture), 0);
+    }));
+
+  test(`${name}: a replayed authorisation returns the first outcome and never holds twice`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const operation = authorise(fixture, 3_000);
+      const first = await fixture.ledger.apply(operation);
+      const second = await fixture.ledger.apply({ ...operation, holdId: randomUUID() });
+      assert.equal(second.replayed, true);
+      assert.equal(second.status, first.status);
+      assert.equal(second.holdId, first.holdId);
+      assert.equal(await available(fixture), 7_000);
+    }));
+
+  test(`${name}: daily and monthly spend limits decline 61`, () =>
+    withAccount(100_000, 0, async (fixture) => {
+      const limits = { ...generousLimits, dailySpendMinor: 5_000, monthlySpendMinor: 8_000 };
+      assert.equal((await fixture.ledger.apply(authorise(fixture, 4_000, { limits }))).responseCode, '00');
+      assert.equal((await fixture.ledger.apply(authorise(fixture, 1_001, { limits }))).responseCode, '61');
+      const nextDay = { ...limits, dayKey: '20261127' };
+      assert.equal((await fixture.ledger.apply(authorise(fixture, 4_000, { limits: nextDay }))).responseCode, '00');
+      assert.equal((await fixture.ledger.apply(authorise(fixture, 1, { limits: nextDay }))).responseCode, '61',
+        'the month is spent');
+    }));
+
+  test(`${name}: ATM withdrawals decline 61 over the amount limit and 65 over the count limit`, () =>
+    withAccount(100_000, 0, async (fixture) => {
+      const limits = { ...generousLimits, atm: { dailyAmountMinor: 30_000, dailyCount: 2 } };
+      assert.equal((await fixture.ledger.apply(authorise(fixture, 30_001, { limits }))).responseCode, '61');
+      assert.equal((await fixture.ledger.apply(authorise(fixture, 1_000, { limits }))).responseCode, '00');
+      assert.equal((await fixture.ledger.apply(authorise(fixture, 1_000, { limits }))).responseCode, '00');
+      assert.equal((await fixture.ledger.apply(authorise(fixture, 1_000, { limits }))).responseCode, '65');
+    }));
+
+  test(`${name}: a full reversal matched by the original's key releases the hold once`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const original = authorise(fixture, 4_000);
+      await fixture.ledger.apply(original);
+      const reversal = reverse(fixture, { originalKey: original.idempotencyKey });
+      const released = await fixture.ledger.apply(reversal);
+      assert.equal(released.status, 'reversed');
+      assert.equal(released.approvedMinor, 4_000);
+      assert.equal(await available(fixture), 10_000);
+      const repeated = await fixture.ledger.apply(reversal);
+      assert.equal(repeated.replayed, true);
+      const another = await fixture.ledger.apply(reverse(fixture, { originalKey: original.idempotencyKey }));
+      assert.equal(another.approvedMinor, 0, 'a second, different reversal releases nothing more');
+      assert.equal(await available(fixture), 10_000);
+    }));
+
+  test(`${name}: a partial reversal leaves the replacement amount held`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const original = authorise(fixture, 4_000);
+      await fixture.ledger.apply(original);
+      const outcome = await fixture.ledger.apply(
+        reverse(fixture, { originalKey: original.idempotencyKey, remainingMinor: 1_500 }));
+      assert.equal(outcome.approvedMinor, 2_500);
+      assert.equal(await available(fixture), 8_500);
+      const view = await fixture.ledger.getAccount(fixture.accountId);
+      assert.equal(view?.holds[0]?.amountMinor, 1_500);
+    }));
+
+  test(`${name}: a reversal without DE 90 finds its original by RRN or approval code`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      await fixture.ledger.apply(authorise(fixture, 1_000, { references: { rrn: '000000000001' } }));
+      await fixture.ledger.apply(authorise(fixture, 2_000, { references: { approvalCode: 'A1B2C3' } }));
+      const byRrn = await fixture.ledger.apply(reverse(fixture, { references: { rrn: '000000000001' } }));
+      assert.equal(byRrn.approvedMinor, 1_000);
+      const byCode = await fixture.ledger.apply(reverse(fixture, { references: { approvalCode: 'A1B2C3' } }));
+      assert.equal(byCode.approvedMinor, 2_000);
+      assert.equal(await available(fixture), 10_000);
+    }));
+
+  test(`${name}: a reversal that arrives before its original stops that original from holding`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const original = authorise(fixture, 4_000);
+      const early = await fixture.ledger.apply(reverse(fixture, { originalKey: original.idempotencyKey }));
+      assert.equal(early.status, 'original-unknown');
+      assert.equal(early.responseCode, '12');
+      const late = await fixture.ledger.apply(original);
+      assert.equal(late.status, 'original-reversed');
+      assert.equal(await available(fixture), 10_000);
+    }));
+
+  test(`${name}: an unmatched reversal advice is acknowledged with 00`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const outcome = await fixture.ledger.apply(reverse(fixture, { originalKey: 'nowhere', advice: true }));
+      assert.equal(outcome.status, 'original-unknown');
+      assert.equal(outcome.responseCode, '00');
+    }));
+
+  test(`${name}: an advice is applied once even past the overdraft, and flagged`, () =>
+    withAccount(1_000, 0, async (fixture) => {
+      const operation = advice(fixture, 2_500);
+      const outcome = await fixture.ledger.apply(operation);
+      assert.equal(outcome.status, 'applied');
+      assert.equal(outcome.responseCode, '00');
+      assert.equal(outcome.overdrawn, true);
+      assert.equal(await available(fixture), -1_500);
+      const again = await fixture.ledger.apply(operation);
+      assert.equal(again.replayed, true);
+      assert.equal(await available(fixture), -1_500);
+    }));
+
+  test(`${name}: an incremental authorisation grows its original hold`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const original = authorise(fixture, 3_000);
+      const first = await fixture.ledger.apply(original);
+      const increment = await fixture.ledger.apply(
+        authorise(fixture, 2_000, { incrementOf: original.idempotencyKey }));
+      assert.equal(increment.status, 'approved');
+      assert.equal(increment.holdId, first.holdId);
+      const view = await fixture.ledger.getAccount(fixture.accountId);
+      assert.equal(view?.holds.length, 1);
+      assert.equal(view?.holds[0]?.amountMinor, 5_000);
+      const tooMuch = await fixture.ledger.apply(
+        authorise(fixture, 5_001, { incrementOf: original.idempotencyKey }));
+      assert.equal(tooMuch.responseCode, '51');
+    }));
+
+  test(`${name}: a financial request posts at once and its reversal credits it back`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const financial = authorise(fixture, 2_000, { settlement: 'post' });
+      const outcome = await fixture.ledger.apply(financial);
+      assert.equal(outcome.status, 'approved');
+      let view = await fixture.ledger.getAccount(fixture.accountId);
+      assert.equal(view?.balanceMinor, 8_000);
+      assert.equal(view?.holds.length, 0);
+      await fixture.ledger.apply(reverse(fixture, { originalKey: financial.idempotencyKey }));
+      view = await fixture.ledger.getAccount(fixture.accountId);
+      assert.equal(view?.balanceMinor, 10_000);
+    }));
+
+  test(`${name}: the expiry sweep releases holds past their expiry and no others`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      await fixture.ledger.apply(authorise(fixture, 1_000, { expiresAtMs: NOW + DAY_MS }));
+      await fixture.ledger.apply(authorise(fixture, 2_000, { expiresAtMs: NOW + 3 * DAY_MS }));
+      const report = await fixture.ledger.expireHolds(SHARD, NOW + 2 * DAY_MS, TOKEN);
+      assert.equal(report.expired.length, 1);
+      assert.equal(report.expired[0]?.amountMinor, 1_000);
+      assert.equal(await available(fixture), 8_000);
+    }));
+
+  test(`${name}: a write carrying an older fencing token than the shard's newest is refused`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      await fixture.ledger.claimShard(SHARD, TOKEN + 1);
+      const fenced = await fixture.ledger.apply(authorise(fixture, 1_000));
+      assert.equal(fenced.status, 'fenced');
+      assert.equal(await available(fixture), 10_000);
+      const current = await fixture.ledger.apply(authorise(fixture, 1_000, { fencingToken: TOKEN + 1 }));
+      assert.equal(current.status, 'approved');
+    }));
+
+  test(`${name}: a debit naming a hold posts it; a credit tops up once per key`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const outcome = await fixture.ledger.apply(authorise(fixture, 3_000));
+      assert.ok(outcome.holdId);
+      let view = await fixture.ledger.debit(fixture.accountId, 2_800, outcome.holdId, 'debit-1', SHARD, TOKEN);
+      assert.equal(view?.balanceMinor, 7_200);
+      assert.equal(view?.availableMinor, 7_200);
+      assert.equal(view?.holds.length, 0);
+      view = await fixture.ledger.credit(fixture.accountId, 500, 'credit-1', SHARD, TOKEN);
+      view = await fixture.ledger.credit(fixture.accountId, 500, 'credit-1', SHARD, TOKEN);
+      assert.equal(view?.balanceMinor, 7_700);
+    }));
+
+  test(`${name}: an unknown account reads as undefined`, async () => {
+    const { ledger, cleanup } = await makeLedger();
+    try {
+      assert.equal(await ledger.getAccount(`missing-${randomUUID()}`), undefined);
+    } finally {
+      await cleanup();
+    }
+  });
+}
