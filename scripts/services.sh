@@ -176,6 +176,15 @@ install_missing_packages() {
     die "apt-get update failed"
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" >/dev/null ||
     die "apt-get install ${packages[*]} failed"
+  local tool
+  for tool in redis-server redis-cli etcd etcdctl mvn; do
+    case $tool in
+      redis-*) ((wants_redis)) || continue ;;
+      etcd*) ((wants_etcd)) || continue ;;
+      mvn) ((wants_cassandra)) && ! cassandra_lib_complete || continue ;;
+    esac
+    command -v "$tool" >/dev/null || die "installed ${packages[*]}, but '$tool' is still not on PATH ($PATH)"
+  done
 }
 
 # cassandra-all and its runtime dependencies from Maven Central into the cache, once.
@@ -208,7 +217,8 @@ install_cassandra_lib() {
 
 # ------------------------------------------------------------------------------------------------- redis
 
-redis_answers() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
+# redis-cli has no reply timeout: a silent listener on the port would hang it for ever.
+redis_answers() { [[ $(timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
 
 redis_up() {
   local pid started waited=0
@@ -354,7 +364,7 @@ cassandra_up() {
   started=$(now_ms)
   local data="$STATE_DIR/data/cassandra" log="$STATE_DIR/logs/cassandra.log"
   rm -rf "$data"
-  mkdir -p "$data/tmp"
+  mkdir -p "$data/tmp" "$data/triggers"
   : >"$log"
   local -a args=("@$REPO_DIR/scripts/cassandra/jvm17-server.args")
   [[ -x $java_home/bin/javac ]] && args+=("@$REPO_DIR/scripts/cassandra/jvm17-jdk-only.args")
@@ -374,16 +384,24 @@ cassandra_up() {
     -Dcassandra.test.flush_local_schema_changes=false
     # Native libraries (JNA, netty, zstd, lz4, snappy) are unpacked here; it goes away with the data.
     -Djava.io.tmpdir="$data/tmp"
+    # Without an existing trigger directory every start logs a warning; no test uses triggers.
+    -Dcassandra.triggers_dir="$data/triggers"
     -cp "$CASSANDRA_CONF_DIR:$CASSANDRA_LIB/*"
     org.apache.cassandra.service.CassandraDaemon
   )
-  pid=$(spawn_detached "$log" "$java_home/bin/java" "${args[@]}")
+  # Cassandra mlockall()s its whole address space when it may, which as root commits the full 1 GiB heap
+  # at once. That guards production nodes against swap; a throwaway test node on a shared machine should
+  # not pin the memory. Without CAP_IPC_LOCK root is held to RLIMIT_MEMLOCK like any user, mlockall
+  # fails harmlessly and Cassandra logs one warning.
+  local -a launcher=()
+  ((EUID == 0)) && command -v setpriv >/dev/null && launcher=(setpriv --bounding-set -ipc_lock)
+  pid=$(spawn_detached "$log" "${launcher[@]}" "$java_home/bin/java" "${args[@]}")
   printf '%s' "$pid" >"$(pid_file cassandra)"
   printf '%s' "$OWNER" >"$(owner_file cassandra)"
   say "cassandra starting (pid $pid, Java 17 from $java_home, log $log); waiting up to ${CASSANDRA_READY_TIMEOUT_S} s for CQL"
   if ! release_version=$(cassandra_answers "$CASSANDRA_READY_TIMEOUT_S" "$pid"); then
-    printf -- '--- last 60 lines of %s\n' "$log" >&2
-    tail -n 60 "$log" >&2
+    printf -- '--- last 60 lines of %s (long lines cut at 300 characters)\n' "$log" >&2
+    tail -n 60 "$log" | cut -c1-300 >&2
     stop_unit cassandra 5
     die "cassandra did not answer CQL on 127.0.0.1:$CASSANDRA_NATIVE_PORT within ${CASSANDRA_READY_TIMEOUT_S} s (log above)"
   fi
@@ -527,12 +545,15 @@ cmd_status() {
   printf 'state dir: %s\n' "$STATE_DIR"
 }
 
+# Prints `export NAME='value'`, safe to eval and readable to a person.
+print_export() { printf "export %s='%s'\n" "$1" "${2//\'/\'\\\'\'}"; }
+
 # Endpoint variables for the running services, keeping any value the caller already set.
 cmd_env() {
-  printf 'export GATEWAY_REDIS_URL=%q\n' "${GATEWAY_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
-  printf 'export GATEWAY_ETCD_ENDPOINTS=%q\n' "${GATEWAY_ETCD_ENDPOINTS:-$(etcd_endpoints "$(etcd_mode)")}"
-  printf 'export GATEWAY_CASSANDRA_CONTACT_POINTS=%q\n' "${GATEWAY_CASSANDRA_CONTACT_POINTS:-127.0.0.1:$CASSANDRA_NATIVE_PORT}"
-  printf 'export GATEWAY_CASSANDRA_DC=%q\n' "${GATEWAY_CASSANDRA_DC:-$CASSANDRA_DC}"
+  print_export GATEWAY_REDIS_URL "${GATEWAY_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
+  print_export GATEWAY_ETCD_ENDPOINTS "${GATEWAY_ETCD_ENDPOINTS:-$(etcd_endpoints "$(etcd_mode)")}"
+  print_export GATEWAY_CASSANDRA_CONTACT_POINTS "${GATEWAY_CASSANDRA_CONTACT_POINTS:-127.0.0.1:$CASSANDRA_NATIVE_PORT}"
+  print_export GATEWAY_CASSANDRA_DC "${GATEWAY_CASSANDRA_DC:-$CASSANDRA_DC}"
 }
 
 command=${1:-}
