@@ -239,8 +239,8 @@ function compileField(v: Validator, raw: unknown, de: number, path: string): Fie
   let padChar = -1;
   let padLeft = false;
   if (f.pad !== undefined) {
-    if (!isFixed || isBcd || encoding === DataEncoding.Binary) {
-      v.fail(`${path}.pad`, 'padding applies to fixed-length text fields only');
+    if (!isFixed || encoding === DataEncoding.Binary) {
+      v.fail(`${path}.pad`, 'padding applies to fixed-length text and numeric fields only');
     }
     const pad = v.object(f.pad, `${path}.pad`);
     v.onlyKeys(pad, ['side', 'char'], `${path}.pad.`);

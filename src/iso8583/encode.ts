@@ -1,24 +1,308 @@
-import type { Dialect } from './dialect-types';
+/**
+ * encode(): an IsoMessage to frame bytes (starting at the MTI; the link adds its length header).
+ *
+ * Two passes: the first checks lengths and computes the exact size (string lengths only, no
+ * character loops), the second writes into a buffer of exactly that size while checking each
+ * character. A field decoded with the same dialect is copied byte for byte from its frame, so
+ * echoing request fields into a response costs a copy and no conversion.
+ *
+ * Invalid values throw Iso8583EncodeError naming the field: building a message is our own code's
+ * job, so a bad value is a programmer or configuration error, not peer input.
+ */
+import { CompositeKind, DataEncoding, type Dialect, type FieldSpec } from './dialect-types';
 import { Iso8583EncodeError } from './errors';
 import type { IsoMessage } from './message';
+import { mtiValue, writeMti } from './mti';
+import { writeBitmapWord } from './bitmap';
+import { writePrefix } from './prefix';
+import { bytesForUnits, locationStart, locationUnits } from './field-read';
+import { HEX_VALUE, LATIN1_TO_EBCDIC037, LATIN1_TO_EBCDIC1047 } from './charsets';
+import { berTlvProblemAt } from './emv-tlv';
+import { tccTlvProblemAt } from './mastercard-de48';
 
+/** Exact number of bytes encode() will produce. Throws Iso8583EncodeError like encode(). */
 export function encodedLength(dialect: Dialect, message: IsoMessage): number {
-  void dialect;
-  void message;
-  throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', 'frame', 'not implemented yet');
+  if (mtiValue(message.mti) < 0) {
+    throw new Iso8583EncodeError('ISO_ENCODE_BAD_MTI', 'MTI', 'must be four decimal digits');
+  }
+  const bits = message._bits;
+  const maps = bitmapCount(dialect, bits);
+  let size = dialect.mtiBytes + maps * dialect.bitmapBytes;
+  for (let w = 0; w < 6; w++) {
+    let word = bits[w]!;
+    while (word !== 0) {
+      const lead = Math.clz32(word);
+      word &= ~(0x80000000 >>> lead);
+      const de = w * 32 + lead + 1;
+      size += fieldSize(dialect, message, de);
+    }
+  }
+  if (size > dialect.maxFrameBytes) {
+    throw new Iso8583EncodeError('ISO_ENCODE_FRAME_TOO_LONG', 'frame',
+      `${size} bytes exceeds the dialect's ${dialect.maxFrameBytes}`);
+  }
+  return size;
 }
 
 export function encode(dialect: Dialect, message: IsoMessage): Buffer {
-  void dialect;
-  void message;
-  throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', 'frame', 'not implemented yet');
+  const size = encodedLength(dialect, message);
+  const out = Buffer.allocUnsafe(size);
+  writeMessage(dialect, message, out, 0);
+  return out;
 }
 
+/** Encodes at target[offset]; returns the bytes written. Throws if the target is too small. */
 export function encodeInto(dialect: Dialect, message: IsoMessage, target: Buffer,
   offset: number): number {
-  void dialect;
-  void message;
-  void target;
-  void offset;
-  throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', 'frame', 'not implemented yet');
+  const size = encodedLength(dialect, message);
+  if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {
+    throw new Iso8583EncodeError('ISO_ENCODE_TARGET_TOO_SMALL', 'frame',
+      `needs ${size} bytes at offset ${offset}, target has ${target.length}`);
+  }
+  return writeMessage(dialect, message, target, offset) - offset;
+}
+
+/** 1, 2 or 3 bitmaps: secondary if any field 65-128 (or the dialect always sends it). */
+function bitmapCount(dialect: Dialect, bits: readonly number[]): number {
+  if (dialect.tertiary && (bits[4]! | bits[5]!) !== 0) return 3;
+  if (dialect.secondaryAlways || (bits[2]! | bits[3]! | bits[4]! | bits[5]!) !== 0) return 2;
+  return 1;
+}
+
+function writeMessage(dialect: Dialect, message: IsoMessage, target: Buffer, pos: number): number {
+  writeMti(dialect, target, pos, mtiValue(message.mti));
+  pos += dialect.mtiBytes;
+  const bits = message._bits;
+  const maps = bitmapCount(dialect, bits);
+  const wordBytes = dialect.bitmapBytes >> 1;
+  for (let map = 0; map < maps; map++) {
+    let high = bits[map * 2]!;
+    if (map + 1 < maps) high |= 0x80000000;
+    writeBitmapWord(dialect, target, pos, high);
+    writeBitmapWord(dialect, target, pos + wordBytes, bits[map * 2 + 1]!);
+    pos += dialect.bitmapBytes;
+  }
+  for (let w = 0; w < 6; w++) {
+    let word = bits[w]!;
+    while (word !== 0) {
+      const lead = Math.clz32(word);
+      word &= ~(0x80000000 >>> lead);
+      pos = writeField(dialect, message, w * 32 + lead + 1, target, pos);
+    }
+  }
+  return pos;
+}
+
+function specOf(dialect: Dialect, de: number): FieldSpec {
+  const spec = de <= dialect.maxField ? dialect.fields[de] : undefined;
+  if (spec === undefined) {
+    throw new Iso8583EncodeError('ISO_ENCODE_UNDEFINED_FIELD', `DE ${de}`,
+      `dialect ${dialect.name} does not define this field`);
+  }
+  return spec;
+}
+
+/** The value to write: decoded cells from another dialect are converted first. */
+function valueOf(spec: FieldSpec, message: IsoMessage, de: number): string | Buffer {
+  const cell = message._cells[de]!;
+  if (typeof cell !== 'number') return cell;
+  return spec.isBinary ? message.getBytes(de)! : message.getString(de)!;
+}
+
+function fieldSize(dialect: Dialect, message: IsoMessage, de: number): number {
+  const spec = specOf(dialect, de);
+  const cell = message._cells[de]!;
+  if (typeof cell === 'number' && message._dialect === dialect) {
+    return spec.fixedLength !== 0
+      ? spec.fixedBytes
+      : spec.prefixBytes + bytesForUnits(spec, locationUnits(cell));
+  }
+  const units = valueUnits(spec, valueOf(spec, message, de));
+  if (spec.fixedLength !== 0) {
+    if (units > spec.fixedLength || (units < spec.fixedLength && spec.padChar < 0)) {
+      throw new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
+        `length ${units}, the field is fixed at ${spec.fixedLength}`);
+    }
+    return spec.fixedBytes;
+  }
+  if (units < spec.minLength || units > spec.maxLength) {
+    throw new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
+      `length ${units} outside ${spec.minLength} to ${spec.maxLength}`);
+  }
+  if (spec.encoding === DataEncoding.Bcd && !spec.countsDigits && (units & 1) === 1 &&
+    spec.padNibble !== 0xf) {
+    throw new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
+      'an odd digit count is ambiguous when the prefix counts bytes and the pad nibble is 0');
+  }
+  return spec.prefixBytes + bytesForUnits(spec, units);
+}
+
+/** Length in the field's units: characters, digits, or bytes for binary values. */
+function valueUnits(spec: FieldSpec, value: string | Buffer): number {
+  if (typeof value !== 'string') {
+    if (!spec.isBinary) {
+      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
+        'a text or numeric field takes a string, not a Buffer');
+    }
+    return value.length;
+  }
+  if (spec.isBinary) {
+    if ((value.length & 1) === 1) {
+      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
+        'a binary field given as text must be an even number of hex digits');
+    }
+    return value.length >> 1;
+  }
+  return value.length;
+}
+
+function writeField(dialect: Dialect, message: IsoMessage, de: number, target: Buffer,
+  pos: number): number {
+  const spec = dialect.fields[de]!;
+  const cell = message._cells[de]!;
+  if (typeof cell === 'number' && message._dialect === dialect) {
+    return copyDecodedField(spec, message._frame!, cell, target, pos);
+  }
+  let value = valueOf(spec, message, de);
+  let units: number;
+  if (spec.fixedLength !== 0) {
+    units = spec.fixedLength;
+    if (typeof value === 'string' && value.length < units) value = padded(spec, value);
+  } else {
+    units = valueUnits(spec, value);
+    const count = spec.encoding === DataEncoding.Bcd && !spec.countsDigits ? (units + 1) >> 1 : units;
+    writePrefix(spec, target, pos, count);
+    pos += spec.prefixBytes;
+  }
+  const start = pos;
+  switch (spec.encoding) {
+    case DataEncoding.Ascii:
+      pos = writeText(spec, value as string, target, pos, undefined);
+      break;
+    case DataEncoding.Ebcdic037:
+      pos = writeText(spec, value as string, target, pos, LATIN1_TO_EBCDIC037);
+      break;
+    case DataEncoding.Ebcdic1047:
+      pos = writeText(spec, value as string, target, pos, LATIN1_TO_EBCDIC1047);
+      break;
+    case DataEncoding.Bcd:
+      pos = writeBcd(spec, value as string, target, pos);
+      break;
+    default:
+      pos = writeBinary(spec, value, target, pos);
+  }
+  checkComposite(spec, target, start, pos);
+  return pos;
+}
+
+function padded(spec: FieldSpec, value: string): string {
+  const pad = String.fromCharCode(spec.padChar);
+  return spec.padLeft ? value.padStart(spec.fixedLength, pad) : value.padEnd(spec.fixedLength, pad);
+}
+
+/** Below this many bytes a JS loop beats Buffer.copy's native call overhead. */
+const COPY_LOOP_MAX = 32;
+
+function copyDecodedField(spec: FieldSpec, frame: Buffer, cell: number, target: Buffer,
+  pos: number): number {
+  const units = locationUnits(cell);
+  const start = locationStart(cell);
+  const bytes = bytesForUnits(spec, units);
+  if (spec.fixedLength === 0) {
+    const count = spec.encoding === DataEncoding.Bcd && !spec.countsDigits ? bytes : units;
+    writePrefix(spec, target, pos, count);
+    pos += spec.prefixBytes;
+  }
+  if (bytes <= COPY_LOOP_MAX) {
+    for (let i = 0; i < bytes; i++) target[pos + i] = frame[start + i]!;
+  } else {
+    frame.copy(target, pos, start, start + bytes);
+  }
+  return pos + bytes;
+}
+
+function badCharacter(spec: FieldSpec, index: number): Iso8583EncodeError {
+  return new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
+    `character ${index + 1} is not allowed in content "${spec.content}"`);
+}
+
+function writeText(spec: FieldSpec, value: string, target: Buffer, pos: number,
+  table: Uint8Array | undefined): number {
+  const allowed = spec.allowed;
+  const length = value.length;
+  for (let i = 0; i < length; i++) {
+    const code = value.charCodeAt(i);
+    if (code > 0xff || allowed[code] !== 1) throw badCharacter(spec, i);
+    target[pos + i] = table === undefined ? code : table[code]!;
+  }
+  if (spec.content === 'x+n' && length > 0) {
+    const sign = value.charCodeAt(0);
+    if (sign !== 0x43 && sign !== 0x44) throw badCharacter(spec, 0);
+    for (let i = 1; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code < 0x30 || code > 0x39) throw badCharacter(spec, i);
+    }
+  }
+  return pos + length;
+}
+
+/** Packs digits two per byte; an odd count gets the pad nibble first (right-aligned) or last. */
+function writeBcd(spec: FieldSpec, value: string, target: Buffer, pos: number): number {
+  const bytes = (value.length + 1) >> 1;
+  const lead = (value.length & 1) === 1 && !spec.bcdLeftAligned ? 1 : 0;
+  for (let b = 0; b < bytes; b++) {
+    const high = bcdNibble(spec, value, 2 * b - lead);
+    const low = bcdNibble(spec, value, 2 * b + 1 - lead);
+    target[pos + b] = (high << 4) | low;
+  }
+  return pos + bytes;
+}
+
+/** Nibble for digit i of value; outside the digits it is the pad nibble. */
+function bcdNibble(spec: FieldSpec, value: string, i: number): number {
+  if (i < 0 || i >= value.length) return spec.padNibble;
+  const code = value.charCodeAt(i);
+  const d = code - 0x30;
+  if (d >= 0 && d <= 9) return d;
+  // Track 2 in BCD carries its separator as nibble D, written "=" or "D" in text.
+  if (spec.content === 'z' && (code === 0x3d || code === 0x44)) return 0x0d;
+  throw badCharacter(spec, i);
+}
+
+function writeBinary(spec: FieldSpec, value: string | Buffer, target: Buffer, pos: number): number {
+  if (typeof value !== 'string') {
+    if (value.length <= COPY_LOOP_MAX) {
+      for (let i = 0; i < value.length; i++) target[pos + i] = value[i]!;
+    } else {
+      value.copy(target, pos);
+    }
+    return pos + value.length;
+  }
+  const bytes = value.length >> 1;
+  for (let i = 0; i < bytes; i++) {
+    const c1 = value.charCodeAt(2 * i);
+    const c2 = value.charCodeAt(2 * i + 1);
+    const high = c1 > 0xff ? -1 : HEX_VALUE[c1]!;
+    const low = c2 > 0xff ? -1 : HEX_VALUE[c2]!;
+    if (high < 0 || low < 0) {
+      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
+        `hex digit ${high < 0 ? 2 * i + 1 : 2 * i + 2} is not hex`);
+    }
+    target[pos + i] = (high << 4) | low;
+  }
+  return pos + bytes;
+}
+
+function checkComposite(spec: FieldSpec, target: Buffer, start: number, end: number): void {
+  if (spec.composite === CompositeKind.BerTlv) {
+    if (berTlvProblemAt(target, start, end) >= 0) {
+      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label, 'value is not well-formed BER-TLV');
+    }
+  } else if (spec.composite === CompositeKind.TccTlv) {
+    const zero = spec.encoding === DataEncoding.Ascii ? 0x30 : 0xf0;
+    if (tccTlvProblemAt(target, start, end, zero) >= 0) {
+      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
+        'value is not a category code followed by id-length-value subelements');
+    }
+  }
 }
