@@ -91,6 +91,18 @@ export class SchemePeer {
     return true;
   }
 
+  /**
+   * Waits for the response to a request sent some other way (sendRaw of a broken frame, say):
+   * matched by the request's MTI class and STAN like any other.
+   */
+  expect(requestMti: string, stan: string, timeoutMs: number, callback: ResponseCallback): boolean {
+    const key = mtiMatchClass(requestMti) + stan;
+    if (this.closed || this.outstanding.has(key)) return false;
+    const timer = setTimeout(() => this.expire(key), timeoutMs);
+    this.outstanding.set(key, { callback, sentMs: performance.now(), timer });
+    return true;
+  }
+
   /** Promise form of request(), for the few sequential steps (sign-on, echo, sign-off). */
   requestOnce(message: IsoMessage, timeoutMs: number): Promise<IsoMessage | undefined> {
     return new Promise((resolve) => {
@@ -112,6 +124,11 @@ export class SchemePeer {
     body.copy(frame, framing.lengthFieldBytes + headerBytes);
     this.counts.framesOut += 1;
     this.socket.write(frame);
+  }
+
+  /** Writes bytes with no framing at all (tests of partial and hostile input). */
+  writeBytes(bytes: Buffer): void {
+    this.socket.write(bytes);
   }
 
   close(): Promise<void> {
