@@ -30,6 +30,7 @@ export interface CassandraConfig {
 
 export interface StoreConfig {
   backend: StoreBackend;
+  embedded: EmbeddedStoreConfig;
   redis: RedisConfig;
   etcd: EtcdConfig;
   cassandra: CassandraConfig;
@@ -40,8 +41,42 @@ export interface ShutdownConfig {
   drainTimeoutMs: number;
 }
 
+export interface CardDefaults {
+  controls: {
+    frozen: boolean; gamblingBlock: boolean; atmBlock: boolean; contactlessBlock: boolean;
+    magstripeBlock: boolean; onlineBlock: boolean; blockedCountries: string[];
+  };
+  limits: {
+    dailySpendMinor: number; monthlySpendMinor: number; atmDailyAmountMinor: number;
+    atmDailyCount: number; contactlessSingleMinor: number;
+  };
+}
+
+export interface AuthoriseConfig {
+  /** The scheme's answer window as the gateway budgets it, from frame arrival. */
+  budgetMs: number;
+  /** The stand-in answer goes this long before the deadline, leaving time to encode and write. */
+  deadlineMarginMs: number;
+  standIn: { policy: 'decline' | 'approve-within-limits'; maxAmountMinor: number };
+  holdExpiryDays: number;
+  /** Expiry sweep period on the shard owner. */
+  sweepIntervalMs: number;
+  shardCount: number;
+  /** Most recent decisions kept in memory to answer repeats without a store read. */
+  recentDecisions: number;
+  cardDefaults: CardDefaults;
+}
+
+export interface EmbeddedStoreConfig {
+  /** Where the embedded decision log lives (relative paths are from the working directory). */
+  decisionLogPath: string;
+}
+
 export interface GatewayConfig {
   profile: string;
+  authorise: AuthoriseConfig;
+  /** Demo accounts and cards loaded at start (a YAML file under config/), or '' for none. */
+  seedFile: string;
   http: HttpConfig;
   shutdown: ShutdownConfig;
   log: { level: LogLevel };
@@ -53,6 +88,28 @@ export interface GatewayConfig {
 /** Defaults that apply under every file, so a file names only what it changes. */
 export const configDefaults: GatewayConfig = {
   profile: 'embedded',
+  authorise: {
+    budgetMs: 50,
+    deadlineMarginMs: 5,
+    standIn: { policy: 'decline', maxAmountMinor: 2500 },
+    // Monzo's published choice (domain brief section 5): long enough for most presentments.
+    holdExpiryDays: 7,
+    sweepIntervalMs: 60_000,
+    shardCount: 16,
+    recentDecisions: 100_000,
+    cardDefaults: {
+      controls: {
+        frozen: false, gamblingBlock: false, atmBlock: false, contactlessBlock: false,
+        magstripeBlock: false, onlineBlock: false, blockedCountries: [],
+      },
+      // Monzo-like defaults (domain brief section 8): 10,000/day, 400/day at ATMs, 100 contactless.
+      limits: {
+        dailySpendMinor: 1_000_000, monthlySpendMinor: 5_000_000, atmDailyAmountMinor: 40_000,
+        atmDailyCount: 10, contactlessSingleMinor: 10_000,
+      },
+    },
+  },
+  seedFile: '',
   http: { host: '127.0.0.1', port: 8080 },
   // Five seconds covers many 50 ms budgets and stays inside a typical orchestrator's 30 s grace.
   shutdown: { drainTimeoutMs: 5000 },
@@ -60,6 +117,7 @@ export const configDefaults: GatewayConfig = {
   links: [],
   store: {
     backend: 'embedded',
+    embedded: { decisionLogPath: 'var/decisions.jsonl' },
     redis: { url: 'redis://127.0.0.1:16379' },
     etcd: { endpoints: ['http://127.0.0.1:12379'] },
     cassandra: { contactPoints: ['127.0.0.1:19042'], localDataCenter: 'datacenter1' },
@@ -68,13 +126,68 @@ export const configDefaults: GatewayConfig = {
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const nonEmptyString = { type: 'string', minLength: 1 } as const;
+/** ISO 8583 amounts are n12: at most 999,999,999,999 minor units. */
+const minorAmount = { type: 'integer', minimum: 0, maximum: 999_999_999_999 } as const;
 
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['profile', 'http', 'shutdown', 'log', 'links', 'store'],
+  required: ['profile', 'authorise', 'seedFile', 'http', 'shutdown', 'log', 'links', 'store'],
   properties: {
     profile: nonEmptyString,
+    seedFile: { type: 'string' },
+    authorise: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['budgetMs', 'deadlineMarginMs', 'standIn', 'holdExpiryDays', 'sweepIntervalMs', 'shardCount',
+        'recentDecisions', 'cardDefaults'],
+      properties: {
+        budgetMs: { type: 'integer', minimum: 1, maximum: 60000 },
+        deadlineMarginMs: { type: 'integer', minimum: 0, maximum: 60000 },
+        standIn: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['policy', 'maxAmountMinor'],
+          properties: {
+            policy: { enum: ['decline', 'approve-within-limits'] },
+            maxAmountMinor: minorAmount,
+          },
+        },
+        holdExpiryDays: { type: 'integer', minimum: 1, maximum: 31 },
+        sweepIntervalMs: { type: 'integer', minimum: 100, maximum: 3_600_000 },
+        shardCount: { type: 'integer', minimum: 1, maximum: 4096 },
+        recentDecisions: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+        cardDefaults: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['controls', 'limits'],
+          properties: {
+            controls: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['frozen', 'gamblingBlock', 'atmBlock', 'contactlessBlock', 'magstripeBlock',
+                'onlineBlock', 'blockedCountries'],
+              properties: {
+                frozen: { type: 'boolean' }, gamblingBlock: { type: 'boolean' }, atmBlock: { type: 'boolean' },
+                contactlessBlock: { type: 'boolean' }, magstripeBlock: { type: 'boolean' },
+                onlineBlock: { type: 'boolean' },
+                blockedCountries: { type: 'array', items: { type: 'string', pattern: '^[0-9A-Z]{3}$' } },
+              },
+            },
+            limits: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['dailySpendMinor', 'monthlySpendMinor', 'atmDailyAmountMinor', 'atmDailyCount',
+                'contactlessSingleMinor'],
+              properties: {
+                dailySpendMinor: minorAmount, monthlySpendMinor: minorAmount, atmDailyAmountMinor: minorAmount,
+                atmDailyCount: { type: 'integer', minimum: 0, maximum: 1000 }, contactlessSingleMinor: minorAmount,
+              },
+            },
+          },
+        },
+      },
+    },
     http: {
       type: 'object',
       additionalProperties: false,
@@ -104,9 +217,15 @@ export const configSchema = {
     store: {
       type: 'object',
       additionalProperties: false,
-      required: ['backend', 'redis', 'etcd', 'cassandra'],
+      required: ['backend', 'embedded', 'redis', 'etcd', 'cassandra'],
       properties: {
         backend: { enum: ['embedded', 'stack'] },
+        embedded: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['decisionLogPath'],
+          properties: { decisionLogPath: nonEmptyString },
+        },
         redis: {
           type: 'object',
           additionalProperties: false,

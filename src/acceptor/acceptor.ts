@@ -1,0 +1,223 @@
+/**
+ * Decoded scheme requests in, responses out: routing by MTI, the latency budget, the stand-in
+ * answer at the deadline, and what happens to a decision that arrives after it.
+ *
+ * Routing: 0100/0101 authorisation, 0120/0121 advice, 0200/0201 financial, 0220/0221 financial
+ * advice, 0400/0401 reversal, 0420/0421 reversal advice go to the authoriser; network management
+ * never reaches here (the link answers it); anything else is answered 12, and a request whose
+ * decision fields are malformed is answered 30.
+ *
+ * Budget: each request's deadline is its arrival (when its frame was cut from the stream) plus the
+ * budget. At the deadline less the margin, an undecided request is answered by the stand-in policy
+ * (decline 91, or approve within the stand-in limit for a card in good standing). A request already
+ * past that point when its turn comes is answered the same way without being processed. The late
+ * decision never sends a second response; the authoriser reconciles it with what was answered.
+ */
+import { performance } from 'node:perf_hooks';
+import type { IsoMessage } from '../iso8583';
+import type { LinkExchange, SchemeRequestHandler } from '../network-link/link-exchange';
+import type { Logger } from '../log/logger';
+import type { Authoriser, Decision } from '../authorise/authoriser';
+import { ResponseCode, isApproval } from '../authorise/types';
+import { approvalCodeFor } from '../authorise/approval-code';
+import {
+  AuthorisationMetrics, mtiClassIndex, OUTCOME_APPROVED, OUTCOME_DECLINED, OUTCOME_ERROR, OUTCOME_STAND_IN,
+} from '../metrics/authorisation-metrics';
+import { decisionKindOf, readSchemeRequest, SchemeRequestFormatError, type SchemeRequest } from './scheme-request';
+import { buildRefusal, buildResponse } from './response-builder';
+import { DeadlineQueue, type Deadlined } from './deadline-queue';
+
+export type StandInPolicy = 'decline' | 'approve-within-limits';
+
+export interface AcceptorSettings {
+  budgetMs: number;
+  /** The stand-in answer goes this long before the deadline, to leave time to encode and write. */
+  deadlineMarginMs: number;
+  standIn: { policy: StandInPolicy; maxAmountMinor: number };
+}
+
+/** One request waiting for its decision; the only per-request object the acceptor makes. */
+class PendingAuthorisation implements Deadlined {
+  answered = false;
+  standInCode = '';
+  constructor(
+    readonly exchange: LinkExchange,
+    readonly request: SchemeRequest,
+    readonly standInAtMs: number,
+    readonly mtiClass: number,
+    readonly receivedAtMs: number,
+  ) {}
+}
+
+export class Acceptor implements SchemeRequestHandler {
+  private readonly deadlines: DeadlineQueue<PendingAuthorisation>;
+  private readonly standInAfterMs: number;
+  private inflightCount = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly authoriser: Authoriser,
+    private readonly settings: AcceptorSettings,
+    private readonly metrics: AuthorisationMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.standInAfterMs = settings.budgetMs - settings.deadlineMarginMs;
+    this.deadlines = new DeadlineQueue(this.answerByStandIn, performance.now.bind(performance));
+  }
+
+  get inflight(): number {
+    return this.inflightCount;
+  }
+
+  handleRequest(message: IsoMessage, exchange: LinkExchange): void {
+    const kind = decisionKindOf(message.mti);
+    if (kind === undefined) {
+      this.refuse(message, exchange, ResponseCode.invalidTransaction, mtiClassIndex(undefined));
+      return;
+    }
+    const mtiClass = mtiClassIndex(kind);
+    const request = readSchemeRequest(message, kind);
+    if (request instanceof SchemeRequestFormatError) {
+      this.metrics.formatErrors.inc();
+      this.logger.warn({ mti: message.mti, stan: message.getString(11), dataElement: request.dataElement,
+        reason: request.reason }, 'request refused with format error');
+      this.refuse(message, exchange, ResponseCode.formatError, mtiClass);
+      return;
+    }
+    const nowMs = performance.now();
+    const receivedAtMs = Date.now() - (nowMs - exchange.arrivalMs);
+    const pending = new PendingAuthorisation(exchange, request, exchange.arrivalMs + this.standInAfterMs,
+      mtiClass, receivedAtMs);
+    if (nowMs >= pending.standInAtMs) {
+      // Already past its deadline when its turn came (queued behind backpressure): not processed.
+      this.answerByStandIn(pending);
+      return;
+    }
+    this.inflightCount++;
+    this.metrics.inflight.inc();
+    this.deadlines.push(pending);
+    void this.decide(pending);
+  }
+
+  private async decide(pending: PendingAuthorisation): Promise<void> {
+    let decision: Decision | undefined;
+    try {
+      decision = await this.authoriser.decide(pending.request, pending.receivedAtMs);
+    } catch (error) {
+      this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
+        'authorisation failed');
+    }
+    this.inflightCount--;
+    this.metrics.inflight.dec();
+    if (pending.answered) {
+      this.metrics.lateResults.inc();
+      if (decision !== undefined) await this.reconcileLate(pending, decision);
+    } else if (decision === undefined) {
+      pending.answered = true;
+      this.respond(pending, buildRefusal(pending.exchange.request, ResponseCode.systemMalfunction), OUTCOME_ERROR,
+        ResponseCode.systemMalfunction);
+    } else {
+      pending.answered = true;
+      this.answerDecision(pending, decision);
+    }
+    this.deadlines.settle();
+    if (this.inflightCount === 0) this.notifyIdle();
+  }
+
+  private answerDecision(pending: PendingAuthorisation, decision: Decision): void {
+    if (decision.replayed) this.metrics.duplicates.inc();
+    const kind = pending.request.kind;
+    if (kind === 'advice' || kind === 'financial-advice' || kind === 'reversal-advice') {
+      this.metrics.advicesApplied.inc();
+    }
+    if (decision.overdrawn) {
+      this.logger.warn({ mti: pending.request.mti, stan: pending.request.stan, rrn: pending.request.rrn },
+        'advice took the account below its overdraft limit');
+    }
+    const response = buildResponse(pending.exchange.request, {
+      responseCode: decision.responseCode,
+      approvalCode: decision.approvalCode,
+      partialAmountMinor: decision.responseCode === ResponseCode.partialApproval ? decision.approvedMinor : undefined,
+    });
+    this.respond(pending, response, isApproval(decision.responseCode) ? OUTCOME_APPROVED : OUTCOME_DECLINED,
+      decision.responseCode);
+    this.logger.debug({ mti: pending.request.mti, stan: pending.request.stan, rrn: pending.request.rrn,
+      responseCode: decision.responseCode, status: decision.status, rule: decision.rule,
+      replayed: decision.replayed }, 'decision');
+  }
+
+  private readonly answerByStandIn = (pending: PendingAuthorisation): void => {
+    if (pending.answered) return;
+    pending.answered = true;
+    this.metrics.budgetMisses.inc();
+    this.metrics.standIns.inc();
+    const request = pending.request;
+    let responseCode: string = ResponseCode.issuerUnavailable;
+    if (request.kind === 'advice' || request.kind === 'financial-advice' || request.kind === 'reversal-advice') {
+      // Advices are acknowledged, never declined; they are applied when the decision completes.
+      responseCode = ResponseCode.approved;
+    } else if (this.standInApproves(request)) {
+      responseCode = ResponseCode.approved;
+    }
+    pending.standInCode = responseCode;
+    const approvalCode = responseCode === ResponseCode.approved
+      && (request.kind === 'authorisation' || request.kind === 'financial')
+      ? approvalCodeFor(`stand-in:${request.stan}:${request.transmissionDateTime}:${request.rrn}`) : '';
+    this.respond(pending, buildResponse(pending.exchange.request, { responseCode, approvalCode,
+      partialAmountMinor: undefined }), OUTCOME_STAND_IN, responseCode);
+    this.logger.warn({ mti: request.mti, stan: request.stan, rrn: request.rrn, responseCode,
+      budgetMs: this.settings.budgetMs }, 'deadline reached: answered by stand-in policy');
+  };
+
+  private standInApproves(request: SchemeRequest): boolean {
+    if (this.settings.standIn.policy !== 'approve-within-limits') return false;
+    if (request.kind !== 'authorisation' && request.kind !== 'financial') return false;
+    if (request.billingAmountMinor > this.settings.standIn.maxAmountMinor) return false;
+    const card = this.authoriser.cachedCard(request.pan);
+    return card !== undefined && card.status === 'active' && !card.controls.frozen;
+  }
+
+  /** The stand-in answer went out first: bring the ledger and the record in line with it. */
+  private async reconcileLate(pending: PendingAuthorisation, decision: Decision): Promise<void> {
+    try {
+      await this.authoriser.reconcileStandIn(pending.request, decision, pending.standInCode, pending.receivedAtMs);
+    } catch (error) {
+      this.logger.error({ err: error, stan: pending.request.stan, rrn: pending.request.rrn },
+        'late decision could not be reconciled with the stand-in answer');
+    }
+  }
+
+  private refuse(message: IsoMessage, exchange: LinkExchange, responseCode: string, mtiClass: number): void {
+    exchange.respond(buildRefusal(message, responseCode));
+    this.metrics.countResponse(responseCode);
+    this.metrics.observe(mtiClass, OUTCOME_ERROR, (performance.now() - exchange.arrivalMs) / 1000);
+  }
+
+  private respond(pending: PendingAuthorisation, response: IsoMessage, outcome: number, responseCode: string): void {
+    pending.exchange.respond(response);
+    this.metrics.countResponse(responseCode);
+    this.metrics.observe(pending.mtiClass, outcome, (performance.now() - pending.exchange.arrivalMs) / 1000);
+  }
+
+  /** Resolves when no decision is in flight (graceful drain), or after timeoutMs. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.inflightCount === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  close(): void {
+    this.deadlines.close();
+  }
+}

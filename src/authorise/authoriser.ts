@@ -1,0 +1,285 @@
+/**
+ * From a typed scheme request to a durable decision: card lookup, rules, one atomic ledger step,
+ * then the decision record, which must be durable before an approval may leave.
+ *
+ * The authoriser knows nothing of links, frames or deadlines: the acceptor owns those. It awaits
+ * only real I/O: a card load on a cache miss, the ledger step (Redis in the stack), the record.
+ */
+import { randomUUID } from 'node:crypto';
+import type { SchemeRequest } from '../acceptor/scheme-request';
+import { idempotencyKeyOf, originalKeyOf } from '../acceptor/idempotency-key';
+import type { CardDirectory } from './card-directory';
+import type { DecisionLog, DecisionRecord } from './decision-log';
+import type { Ledger, LedgerOperation, LedgerOutcome, SpendLimitCheck } from './ledger';
+import type { ShardDirectory } from './shard-directory';
+import { firstDecliningRule, isCashWithdrawal } from './rules';
+import { approvalCodeFor } from './approval-code';
+import { UtcCalendar } from './calendar';
+import { maskPan, type PanHasher } from './pan-protection';
+import { ResponseCode, isApproval, type Card } from './types';
+
+const DAY_MS = 86_400_000;
+
+export interface AuthoriserSettings {
+  holdExpiryDays: number;
+  /** Most recent decisions kept in memory so a repeat is answered without a store read. */
+  recentDecisions: number;
+}
+
+export interface AuthoriserDependencies {
+  cards: CardDirectory;
+  ledger: Ledger;
+  shards: ShardDirectory;
+  decisions: DecisionLog;
+  panHasher: PanHasher;
+  settings: AuthoriserSettings;
+  /** Wall clock in ms; injected so tests can move time (expiry, day limits). */
+  nowMs?: () => number;
+}
+
+export interface Decision {
+  responseCode: string;
+  /** DE 38 on approval, '' otherwise. */
+  approvalCode: string;
+  approvedMinor: number;
+  /** What the ledger did, or why nothing reached it. */
+  status: LedgerOutcome['status'] | 'rule-declined' | 'unknown-card' | 'no-shard-owner' | 'not-durable';
+  /** The declining rule's name, when a rule declined. */
+  rule: string;
+  replayed: boolean;
+  overdrawn: boolean;
+  /** The record written (or, for a replay, the original's key only). */
+  idempotencyKey: string;
+  record: DecisionRecord | undefined;
+}
+
+export class Authoriser {
+  private readonly calendar = new UtcCalendar();
+  private readonly recent = new Map<string, Decision>();
+  private readonly nowMs: () => number;
+
+  constructor(private readonly deps: AuthoriserDependencies) {
+    this.nowMs = deps.nowMs ?? Date.now;
+  }
+
+  /** Hashes the PAN and finds the card; exposed so the stand-in policy can judge good standing. */
+  cachedCard(pan: string): Card | undefined {
+    return this.deps.cards.cached(this.deps.panHasher.hash(pan));
+  }
+
+  async decide(request: SchemeRequest, receivedAtMs: number): Promise<Decision> {
+    const panHash = this.deps.panHasher.hash(request.pan);
+    const idempotencyKey = idempotencyKeyOf(request, panHash);
+    const remembered = this.recent.get(idempotencyKey);
+    if (remembered !== undefined) return { ...remembered, replayed: true };
+    if (request.repeat) {
+      const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
+      if (stored !== undefined) return decisionFromRecord(stored);
+    }
+
+    const card = this.deps.cards.cached(panHash) ?? await this.deps.cards.load(panHash);
+    const nowMs = this.nowMs();
+    if (card === undefined) {
+      const isAdvice = request.kind === 'advice' || request.kind === 'reversal-advice'
+        || request.kind === 'financial-advice';
+      // An advice cannot be declined: acknowledge it; the unmatched record is kept for reconciliation.
+      return this.finish(request, undefined, panHash, idempotencyKey, receivedAtMs, nowMs, {
+        responseCode: isAdvice ? ResponseCode.approved : ResponseCode.invalidCardNumber,
+        status: 'unknown-card', rule: '', approvedMinor: 0, overdrawn: false, holdId: '', originalKey: '',
+        shard: -1, fencingToken: 0,
+      });
+    }
+    const shard = this.deps.shards.shardOf(card.accountId);
+    const fencingToken = this.deps.shards.currentToken(shard);
+    if (fencingToken === undefined) {
+      return this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
+        responseCode: ResponseCode.issuerUnavailable, status: 'no-shard-owner', rule: '', approvedMinor: 0,
+        overdrawn: false, holdId: '', originalKey: '', shard, fencingToken: 0,
+      });
+    }
+
+    if (request.kind === 'authorisation' || request.kind === 'financial') {
+      const rule = firstDecliningRule({ card, request, currentYymm: this.calendar.yymm(nowMs) });
+      if (rule !== undefined) {
+        return this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
+          responseCode: rule.responseCode, status: 'rule-declined', rule: rule.name, approvedMinor: 0,
+          overdrawn: false, holdId: '', originalKey: '', shard, fencingToken,
+        });
+      }
+    }
+
+    const holdId = randomUUID();
+    const operation = this.ledgerOperation(request, card, idempotencyKey, holdId, shard, fencingToken, nowMs);
+    const outcome = await this.deps.ledger.apply(operation);
+    if (outcome.replayed && outcome.status !== 'fenced') {
+      const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
+      if (stored !== undefined) return decisionFromRecord(stored);
+    }
+    return this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
+      responseCode: outcome.responseCode, status: outcome.status, rule: '', approvedMinor: outcome.approvedMinor,
+      overdrawn: outcome.overdrawn, holdId: outcome.holdId ?? '',
+      originalKey: operation.kind === 'reverse' ? (operation.originalKey ?? '')
+        : operation.kind === 'authorise' ? (operation.incrementOf ?? '') : '',
+      shard, fencingToken,
+    });
+  }
+
+  private ledgerOperation(request: SchemeRequest, card: Card, idempotencyKey: string, holdId: string,
+    shard: number, fencingToken: number, nowMs: number): LedgerOperation {
+    const base = { idempotencyKey, accountId: card.accountId, cardId: card.cardId, shard, fencingToken, nowMs };
+    const references = { rrn: request.rrn, approvalCode: approvalCodeFor(idempotencyKey) };
+    if (request.kind === 'reversal' || request.kind === 'reversal-advice') {
+      const originalKey = originalKeyOf(request);
+      const operation: LedgerOperation = {
+        kind: 'reverse', ...base, advice: request.kind === 'reversal-advice',
+        references: request.approvalCode !== ''
+          ? { rrn: request.rrn, approvalCode: request.approvalCode } : { rrn: request.rrn },
+      };
+      if (originalKey !== undefined) operation.originalKey = originalKey;
+      if (request.replacementAmountMinor !== undefined && request.replacementAmountMinor > 0) {
+        operation.remainingMinor = request.replacementAmountMinor;
+      }
+      return operation;
+    }
+    const settlement = request.kind === 'financial' || request.kind === 'financial-advice' ? 'post' : 'hold';
+    const limits = this.limitsFor(card, request, nowMs);
+    const expiresAtMs = nowMs + this.deps.settings.holdExpiryDays * DAY_MS;
+    if (request.kind === 'advice' || request.kind === 'financial-advice') {
+      return { kind: 'advice', ...base, settlement, amountMinor: request.billingAmountMinor, limits, holdId,
+        expiresAtMs, references };
+    }
+    const operation: LedgerOperation = {
+      kind: 'authorise', ...base, settlement, amountMinor: request.billingAmountMinor,
+      allowPartial: request.partialApprovalSupported, limits, holdId, expiresAtMs, references,
+    };
+    // An 0100 naming an earlier authorisation in DE 90 is an incremental: it grows that hold.
+    const incrementOf = request.kind === 'authorisation' ? originalKeyOf(request) : undefined;
+    if (incrementOf !== undefined) operation.incrementOf = incrementOf;
+    return operation;
+  }
+
+  private limitsFor(card: Card, request: SchemeRequest, nowMs: number): SpendLimitCheck {
+    const limits: SpendLimitCheck = {
+      dayKey: this.calendar.dayKey(nowMs), monthKey: this.calendar.monthKey(nowMs),
+      dailySpendMinor: card.limits.dailySpendMinor, monthlySpendMinor: card.limits.monthlySpendMinor,
+    };
+    if (isCashWithdrawal(request)) {
+      limits.atm = { dailyAmountMinor: card.limits.atmDailyAmountMinor, dailyCount: card.limits.atmDailyCount };
+    }
+    return limits;
+  }
+
+  private async finish(request: SchemeRequest, card: Card | undefined, panHash: string, idempotencyKey: string,
+    receivedAtMs: number, decidedAtMs: number, result: {
+      responseCode: string; status: Decision['status']; rule: string; approvedMinor: number; overdrawn: boolean;
+      holdId: string; originalKey: string; shard: number; fencingToken: number;
+    }): Promise<Decision> {
+    const approved = isApproval(result.responseCode) && (request.kind === 'authorisation' || request.kind === 'financial');
+    const record: DecisionRecord = {
+      decisionId: result.holdId !== '' ? result.holdId : randomUUID(),
+      idempotencyKey, kind: request.kind, mti: request.mti,
+      accountId: card?.accountId ?? '', cardId: card?.cardId ?? '', panHash, panMasked: maskPan(request.pan),
+      responseCode: result.responseCode, approvalCode: approved ? approvalCodeFor(idempotencyKey) : '',
+      requestedMinor: request.billingAmountMinor, approvedMinor: result.approvedMinor,
+      currency: request.billingCurrency, holdId: result.holdId, originalKey: result.originalKey,
+      stan: request.stan, rrn: request.rrn, transmissionDateTime: request.transmissionDateTime,
+      acquirerId: request.acquirerId, standIn: false, overdrawn: result.overdrawn,
+      receivedAtMs, decidedAtMs, shard: result.shard, fencingToken: result.fencingToken,
+    };
+    const decision: Decision = {
+      responseCode: result.responseCode, approvalCode: record.approvalCode, approvedMinor: result.approvedMinor,
+      status: result.status, rule: result.rule, replayed: false, overdrawn: result.overdrawn,
+      idempotencyKey, record,
+    };
+    try {
+      await this.deps.decisions.append(record);
+    } catch {
+      return this.notDurable(decision);
+    }
+    this.remember(decision);
+    return decision;
+  }
+
+  /**
+   * The record could not be made durable: nothing may be approved without one, so a hold that was
+   * placed is released and the answer is 91 (issuer unavailable: the scheme may stand in).
+   */
+  private async notDurable(decision: Decision): Promise<Decision> {
+    const record = decision.record;
+    if (record !== undefined && record.holdId !== '' && isApproval(decision.responseCode)
+      && (record.kind === 'authorisation' || record.kind === 'financial')) {
+      await this.deps.ledger.apply({
+        kind: 'reverse', idempotencyKey: `not-durable:${record.idempotencyKey}`, accountId: record.accountId,
+        cardId: record.cardId, shard: record.shard, fencingToken: record.fencingToken, nowMs: this.nowMs(),
+        originalKey: record.idempotencyKey, references: {}, advice: true,
+      });
+    }
+    return { ...decision, responseCode: ResponseCode.issuerUnavailable, approvalCode: '', approvedMinor: 0,
+      status: 'not-durable' };
+  }
+
+  /**
+   * The acceptor answered by its stand-in policy before this decision completed. The scheme acts on
+   * what was answered, so the ledger follows it: a late approval that was answered as a decline has
+   * its hold released; a stand-in approval that the rules would have declined is held as an advice
+   * would be. Either way a stand-in record says what was answered, so no hold is without a record.
+   */
+  async reconcileStandIn(request: SchemeRequest, decision: Decision, standInCode: string,
+    receivedAtMs: number): Promise<void> {
+    const record = decision.record;
+    if (record === undefined || decision.replayed) return;
+    const spends = request.kind === 'authorisation' || request.kind === 'financial';
+    const decidedApproval = spends && isApproval(decision.responseCode);
+    const answeredApproval = spends && isApproval(standInCode);
+    const nowMs = this.nowMs();
+    const standInKey = `stand-in:${record.idempotencyKey}`;
+    let approvedMinor = 0;
+    let holdId = '';
+    if (decidedApproval && !answeredApproval) {
+      await this.deps.ledger.apply({
+        kind: 'reverse', idempotencyKey: standInKey, accountId: record.accountId, cardId: record.cardId,
+        shard: record.shard, fencingToken: record.fencingToken, nowMs, originalKey: record.idempotencyKey,
+        references: {}, advice: true,
+      });
+    } else if (answeredApproval && !decidedApproval && record.accountId !== '') {
+      const card = await this.deps.cards.getById(record.cardId);
+      const fencingToken = this.deps.shards.currentToken(this.deps.shards.shardOf(record.accountId));
+      if (card !== undefined && fencingToken !== undefined) {
+        holdId = randomUUID();
+        const outcome = await this.deps.ledger.apply({
+          kind: 'advice', idempotencyKey: standInKey, accountId: record.accountId, cardId: record.cardId,
+          shard: this.deps.shards.shardOf(record.accountId), fencingToken, nowMs,
+          settlement: request.kind === 'financial' ? 'post' : 'hold', amountMinor: request.billingAmountMinor,
+          limits: this.limitsFor(card, request, nowMs), holdId,
+          expiresAtMs: nowMs + this.deps.settings.holdExpiryDays * DAY_MS, references: { rrn: request.rrn },
+        });
+        approvedMinor = outcome.approvedMinor;
+      }
+    } else if (decidedApproval && answeredApproval) {
+      approvedMinor = decision.approvedMinor;
+      holdId = record.holdId;
+    }
+    await this.deps.decisions.append({
+      ...record, decisionId: randomUUID(), idempotencyKey: standInKey, responseCode: standInCode,
+      approvalCode: '', approvedMinor, holdId, originalKey: record.idempotencyKey, standIn: true,
+      receivedAtMs, decidedAtMs: nowMs,
+    });
+  }
+
+  private remember(decision: Decision): void {
+    const recent = this.recent;
+    if (recent.size >= this.deps.settings.recentDecisions) {
+      const oldest = recent.keys().next().value;
+      if (oldest !== undefined) recent.delete(oldest);
+    }
+    recent.set(decision.idempotencyKey, decision);
+  }
+}
+
+function decisionFromRecord(record: DecisionRecord): Decision {
+  return {
+    responseCode: record.responseCode, approvalCode: record.approvalCode, approvedMinor: record.approvedMinor,
+    status: isApproval(record.responseCode) ? 'approved' : 'declined', rule: '', replayed: true, overdrawn: record.overdrawn,
+    idempotencyKey: record.idempotencyKey, record,
+  };
+}

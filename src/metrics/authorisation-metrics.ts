@@ -1,0 +1,82 @@
+/**
+ * Metrics of the authorisation path. Label children are bound once here at start-up, for every
+ * MTI class, outcome and response code the gateway can answer, so recording on the hot path is an
+ * array index and an observe, never a label lookup. No PAN, card or account id is ever a label.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { ResponseCode } from '../authorise/types';
+
+export const MTI_CLASSES = ['authorisation', 'advice', 'reversal', 'reversal-advice', 'financial',
+  'financial-advice', 'other'] as const;
+export type MtiClassLabel = (typeof MTI_CLASSES)[number];
+
+export const OUTCOMES = ['approved', 'declined', 'stand-in', 'error'] as const;
+export type OutcomeLabel = (typeof OUTCOMES)[number];
+
+/** Bucket edges as fractions of the budget, so the budget itself is always an edge. */
+const BUDGET_FRACTIONS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1, 1.5, 2, 5];
+
+export class AuthorisationMetrics {
+  private readonly latency: Histogram.Internal<'mti_class' | 'outcome'>[][];
+  private readonly responses = new Map<string, Counter.Internal>();
+  private readonly otherResponses: Counter.Internal;
+  readonly budgetMisses: Counter;
+  readonly lateResults: Counter;
+  readonly duplicates: Counter;
+  readonly advicesApplied: Counter;
+  readonly standIns: Counter;
+  readonly formatErrors: Counter;
+  readonly inflight: Gauge;
+
+  constructor(registry: Registry, budgetMs: number) {
+    const histogram = new Histogram({
+      name: 'gateway_authorisation_duration_seconds',
+      help: 'Time from the request frame cut from the stream to its response written, by MTI class and outcome.',
+      labelNames: ['mti_class', 'outcome'],
+      buckets: BUDGET_FRACTIONS.map((fraction) => (budgetMs * fraction) / 1000),
+      registers: [registry],
+    });
+    this.latency = MTI_CLASSES.map((mtiClass) =>
+      OUTCOMES.map((outcome) => histogram.labels(mtiClass, outcome)));
+    const responses = new Counter({
+      name: 'gateway_responses_total',
+      help: 'Responses sent to the scheme, by DE 39 response code.',
+      labelNames: ['response_code'],
+      registers: [registry],
+    });
+    for (const code of Object.values(ResponseCode)) this.responses.set(code, responses.labels(code));
+    this.otherResponses = responses.labels('other');
+    this.budgetMisses = new Counter({ name: 'gateway_budget_misses_total', registers: [registry],
+      help: 'Requests answered by the stand-in policy because their decision missed the deadline.' });
+    this.lateResults = new Counter({ name: 'gateway_late_decisions_total', registers: [registry],
+      help: 'Decisions that completed after the stand-in answer had been sent (reconciled, never re-sent).' });
+    this.duplicates = new Counter({ name: 'gateway_duplicates_total', registers: [registry],
+      help: 'Repeats and retransmissions answered with the original decision.' });
+    this.advicesApplied = new Counter({ name: 'gateway_advices_applied_total', registers: [registry],
+      help: 'Advices (0120, 0220, 0420) applied to the ledger.' });
+    this.standIns = new Counter({ name: 'gateway_stand_in_total', registers: [registry],
+      help: 'Responses decided by the stand-in policy at or past the deadline.' });
+    this.formatErrors = new Counter({ name: 'gateway_format_errors_total', registers: [registry],
+      help: 'Requests answered 30 because a field the decision needs was malformed.' });
+    this.inflight = new Gauge({ name: 'gateway_authorisations_inflight', registers: [registry],
+      help: 'Requests accepted and not yet answered.' });
+  }
+
+  observe(mtiClass: number, outcome: number, seconds: number): void {
+    this.latency[mtiClass]![outcome]!.observe(seconds);
+  }
+
+  countResponse(responseCode: string): void {
+    (this.responses.get(responseCode) ?? this.otherResponses).inc();
+  }
+}
+
+export function mtiClassIndex(kind: string | undefined): number {
+  const index = kind === undefined ? -1 : (MTI_CLASSES as readonly string[]).indexOf(kind);
+  return index === -1 ? MTI_CLASSES.length - 1 : index;
+}
+
+export const OUTCOME_APPROVED = 0;
+export const OUTCOME_DECLINED = 1;
+export const OUTCOME_STAND_IN = 2;
+export const OUTCOME_ERROR = 3;

@@ -1,0 +1,55 @@
+/**
+ * Chooses where balances, holds, cards and decisions live, behind the same interfaces:
+ * - embedded (the default, `npm start`): everything in this process, decisions in an fsync'd file;
+ * - stack (`npm run start:stack`): Redis for balances, holds and cards, etcd for shard ownership,
+ *   Cassandra for decisions.
+ */
+import type { GatewayConfig } from '../config/schema';
+import type { CardDirectory } from '../authorise/card-directory';
+import { InMemoryCardDirectory } from '../authorise/card-directory';
+import type { DecisionLog } from '../authorise/decision-log';
+import type { Ledger } from '../authorise/ledger';
+import { MemoryLedger } from '../authorise/memory-ledger';
+import { SingleProcessShardDirectory, type ShardDirectory } from '../authorise/shard-directory';
+import type { Logger } from '../log/logger';
+import { FileDecisionLog } from './file-decision-log';
+
+const DAY_MS = 86_400_000;
+
+export interface StoreBackend {
+  ledger: Ledger;
+  cards: CardDirectory;
+  shards: ShardDirectory;
+  decisions: DecisionLog;
+  /** Health of each external client, for /readyz and metrics; empty for the embedded backend. */
+  health(): Record<string, boolean>;
+  close(): Promise<void>;
+}
+
+/** Idempotency outcomes outlive the holds they protect by a day, so a late repeat still replays. */
+export function retentionMs(config: GatewayConfig): number {
+  return (config.authorise.holdExpiryDays + 1) * DAY_MS;
+}
+
+export async function openStoreBackend(config: GatewayConfig, logger: Logger): Promise<StoreBackend> {
+  if (config.store.backend === 'stack') {
+    const { openStackBackend } = await import('./stack-backend');
+    return openStackBackend(config, logger);
+  }
+  const ledger = new MemoryLedger({ retentionMs: retentionMs(config) });
+  const cards = new InMemoryCardDirectory();
+  const shards = new SingleProcessShardDirectory(config.authorise.shardCount);
+  for (let shard = 0; shard < shards.shardCount; shard++) await ledger.claimShard(shard, 1);
+  const decisions = new FileDecisionLog({
+    path: config.store.embedded.decisionLogPath, recentPerCard: 100, maxKeys: config.authorise.recentDecisions,
+  });
+  logger.info({ decisionLogPath: config.store.embedded.decisionLogPath }, 'embedded store opened');
+  return {
+    ledger, cards, shards, decisions,
+    health: () => ({}),
+    close: async () => {
+      await decisions.close();
+      await ledger.close();
+    },
+  };
+}
