@@ -41,11 +41,16 @@ export interface SessionOwner {
 }
 
 /**
- * Undecodable frames are logged for the first few per connection, then one in this many, so a
- * peer sending garbage cannot flood the log while the count stays exact in the metrics.
+ * Peer faults (undecodable frames, unmatched responses) are logged for the first few per
+ * connection, then one in this many, so a peer sending garbage cannot flood the log while the
+ * count stays exact in the metrics.
  */
-const DECODE_ERROR_LOGS_IN_FULL = 10;
-const DECODE_ERROR_LOG_EVERY = 1000;
+const PEER_FAULT_LOGS_IN_FULL = 10;
+const PEER_FAULT_LOG_EVERY = 1000;
+
+function shouldLog(occurrence: number): boolean {
+  return occurrence <= PEER_FAULT_LOGS_IN_FULL || occurrence % PEER_FAULT_LOG_EVERY === 0;
+}
 /** After a graceful end(), how long the peer gets to close its side before we destroy the socket. */
 const GRACEFUL_CLOSE_MS = 1000;
 /** Housekeeping tick bounds: fine enough for sub-second test timeouts, coarse enough to cost nothing. */
@@ -82,6 +87,7 @@ export class LinkSession implements ExchangeConnection {
   private echoOutstanding = false;
   private unansweredEchoes = 0;
   private decodeErrorsSeen = 0;
+  private unmatchedSeen = 0;
   private readonly closeWaiters: Array<() => void> = [];
 
   constructor(owner: SessionOwner, socket: Socket) {
@@ -337,13 +343,17 @@ export class LinkSession implements ExchangeConnection {
     const outcome = this.originated.complete(response, performance.now());
     if (outcome === 'matched') return;
     this.counts[outcome === 'late' ? Tally.lateResponses : Tally.unknownResponses]! += 1;
-    this.logger.warn({ outcome, response: describeMasked(response) }, 'response matches no request we sent');
+    this.unmatchedSeen += 1;
+    if (shouldLog(this.unmatchedSeen)) {
+      this.logger.warn({ outcome, response: describeMasked(response), unmatched: this.unmatchedSeen },
+        'response matches no request we sent');
+    }
   }
 
   private onUndecodable(frame: Buffer, body: Buffer, error: Iso8583DecodeError): void {
     this.counts[Tally.decodeErrors]! += 1;
     this.decodeErrorsSeen += 1;
-    if (this.decodeErrorsSeen <= DECODE_ERROR_LOGS_IN_FULL || this.decodeErrorsSeen % DECODE_ERROR_LOG_EVERY === 0) {
+    if (shouldLog(this.decodeErrorsSeen)) {
       this.logger.warn({ code: error.code, field: error.field, offset: error.offset, reason: error.reason,
         decodeErrors: this.decodeErrorsSeen }, 'frame did not decode');
     }
