@@ -44,7 +44,8 @@ function decodeFrame(dialect: Dialect, frame: Buffer): IsoMessage | Iso8583Decod
   const bits = message._bits;
   const pos = readBitmaps(dialect, frame, dialect.mtiBytes, bits);
   if (pos < 0) return bitmapError(dialect, frame, -pos - 1);
-  const end = readFields(dialect, frame, pos, message);
+  const locations = new Array<number>(presentCount(bits));
+  const end = readFields(dialect, frame, pos, bits, locations);
   if (end < 0) return lastFieldError!;
   if (end !== length) {
     return new Iso8583DecodeError('ISO_TRAILING_BYTES', 'frame', end,
@@ -52,7 +53,21 @@ function decodeFrame(dialect: Dialect, frame: Buffer): IsoMessage | Iso8583Decod
   }
   message._frame = frame;
   message._dialect = dialect;
+  message._frameBits = bits;
+  message._locations = locations;
   return message;
+}
+
+function presentCount(bits: readonly number[]): number {
+  let count = 0;
+  for (let w = 0; w < 6; w++) {
+    let word = bits[w]!;
+    while (word !== 0) {
+      word &= word - 1;
+      count++;
+    }
+  }
+  return count;
 }
 
 /**
@@ -93,10 +108,10 @@ function bitmapError(dialect: Dialect, frame: Buffer, at: number): Iso8583Decode
 let lastFieldError: Iso8583DecodeError | undefined;
 
 /** Locates and checks every present field. Returns the offset after the last, or -1. */
-function readFields(dialect: Dialect, frame: Buffer, pos: number, message: IsoMessage): number {
-  const bits = message._bits;
-  const cells = message._cells;
+function readFields(dialect: Dialect, frame: Buffer, pos: number, bits: readonly number[],
+  locations: number[]): number {
   const fields = dialect.fields;
+  let slot = 0;
   for (let w = 0; w < 6; w++) {
     let word = bits[w]!;
     while (word !== 0) {
@@ -109,25 +124,20 @@ function readFields(dialect: Dialect, frame: Buffer, pos: number, message: IsoMe
           'bit set for a field this dialect does not define');
         return -1;
       }
-      const next = readField(spec, frame, pos, true);
+      const next = readField(spec, frame, pos, true, locations, slot++);
       if (next < 0) return -1;
-      cells[de] = fieldStart * LOCATION_SCALE + fieldUnits;
       pos = next;
     }
   }
   return pos;
 }
 
-/** Units (characters, digits or bytes) of the field readField last located. */
-let fieldUnits = 0;
-/** Start of the value (after the prefix) of the field readField last located. */
-let fieldStart = 0;
-
 /**
- * Locates one field at pos and, if `check`, checks its bytes. Sets fieldStart and fieldUnits and
- * returns the offset after the field, or sets lastFieldError and returns -1.
+ * Locates one field at pos and, if `check`, checks its bytes. Stores the value's location in
+ * locations[slot] and returns the offset after the field, or sets lastFieldError and returns -1.
  */
-function readField(spec: FieldSpec, frame: Buffer, pos: number, check: boolean): number {
+function readField(spec: FieldSpec, frame: Buffer, pos: number, check: boolean,
+  locations: number[], slot: number): number {
   const length = frame.length;
   let units: number;
   let bytes: number;
@@ -155,8 +165,7 @@ function readField(spec: FieldSpec, frame: Buffer, pos: number, check: boolean):
     }
   }
   if (pos + bytes > length) return fail('ISO_TRUNCATED', spec, pos, 'frame ends inside the value');
-  fieldStart = pos;
-  fieldUnits = units;
+  locations[slot] = pos * LOCATION_SCALE + units;
   if (!check) return pos + bytes;
   const badContent = contentProblemAt(spec, frame, pos, bytes, units);
   if (badContent >= 0) {
@@ -192,6 +201,7 @@ export function peekMtiAndStan(dialect: Dialect, frame: Buffer):
     if (mtiNumber < 0) return undefined;
     const mti = mtiString(mtiNumber);
     const bits = [0, 0, 0, 0, 0, 0];
+    const location = [0];
     let pos = readBitmaps(dialect, frame, dialect.mtiBytes, bits);
     if (pos < 0) return { mti, stan: undefined };
     for (let de = 2; de <= STAN; de++) {
@@ -199,10 +209,10 @@ export function peekMtiAndStan(dialect: Dialect, frame: Buffer):
       const spec = dialect.fields[de];
       if (spec === undefined) return { mti, stan: undefined };
       // Only the STAN's own bytes are checked: an earlier field may be the reason decode failed.
-      const next = readField(spec, frame, pos, de === STAN);
+      const next = readField(spec, frame, pos, de === STAN, location, 0);
       if (next < 0) return { mti, stan: undefined };
       if (de === STAN) {
-        return { mti, stan: fieldStringAt(dialect, STAN, frame, fieldStart * LOCATION_SCALE + fieldUnits) };
+        return { mti, stan: fieldStringAt(new IsoMessage(mti), spec, frame, location[0]!) };
       }
       pos = next;
     }

@@ -16,6 +16,7 @@ import { mtiValue, writeMti } from './mti';
 import { writeBitmapWord } from './bitmap';
 import { writePrefix } from './prefix';
 import { bytesForUnits, locationStart, locationUnits } from './field-read';
+import { slotOf } from './message';
 import { HEX_VALUE, LATIN1_TO_EBCDIC037, LATIN1_TO_EBCDIC1047 } from './charsets';
 import { berTlvProblemAt } from './emv-tlv';
 import { tccTlvProblemAt } from './mastercard-de48';
@@ -102,22 +103,33 @@ function specOf(dialect: Dialect, de: number): FieldSpec {
   return spec;
 }
 
-/** The value to write: decoded cells from another dialect are converted first. */
+/** A value set by the caller, else -1 - the frame location of a field decoded with `dialect`. */
+function sourceOf(dialect: Dialect, message: IsoMessage, de: number): string | Buffer | number {
+  const set = message._cells === undefined ? undefined : message._cells[de];
+  if (set !== undefined) return set;
+  if (message._dialect === dialect) {
+    return -1 - message._locations![slotOf(message._frameBits!, de)]!;
+  }
+  // Decoded with another dialect: convert, then encode as if the caller had set it.
+  return valueOf(dialect.fields[de]!, message, de);
+}
+
+/** The field's value as a string, or a Buffer for binary fields. */
 function valueOf(spec: FieldSpec, message: IsoMessage, de: number): string | Buffer {
-  const cell = message._cells[de]!;
-  if (typeof cell !== 'number') return cell;
+  const set = message._cells === undefined ? undefined : message._cells[de];
+  if (set !== undefined) return set;
   return spec.isBinary ? message.getBytes(de)! : message.getString(de)!;
 }
 
 function fieldSize(dialect: Dialect, message: IsoMessage, de: number): number {
   const spec = specOf(dialect, de);
-  const cell = message._cells[de]!;
-  if (typeof cell === 'number' && message._dialect === dialect) {
+  const source = sourceOf(dialect, message, de);
+  if (typeof source === 'number') {
     return spec.fixedLength !== 0
       ? spec.fixedBytes
-      : spec.prefixBytes + bytesForUnits(spec, locationUnits(cell));
+      : spec.prefixBytes + bytesForUnits(spec, locationUnits(-1 - source));
   }
-  const units = valueUnits(spec, valueOf(spec, message, de));
+  const units = valueUnits(spec, source);
   if (spec.fixedLength !== 0) {
     if (units > spec.fixedLength || (units < spec.fixedLength && spec.padChar < 0)) {
       throw new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
@@ -159,11 +171,9 @@ function valueUnits(spec: FieldSpec, value: string | Buffer): number {
 function writeField(dialect: Dialect, message: IsoMessage, de: number, target: Buffer,
   pos: number): number {
   const spec = dialect.fields[de]!;
-  const cell = message._cells[de]!;
-  if (typeof cell === 'number' && message._dialect === dialect) {
-    return copyDecodedField(spec, message._frame!, cell, target, pos);
-  }
-  let value = valueOf(spec, message, de);
+  const source = sourceOf(dialect, message, de);
+  if (typeof source === 'number') return copyDecodedField(spec, message._frame!, -1 - source, target, pos);
+  let value = source;
   let units: number;
   if (spec.fixedLength !== 0) {
     units = spec.fixedLength;
@@ -177,13 +187,13 @@ function writeField(dialect: Dialect, message: IsoMessage, de: number, target: B
   const start = pos;
   switch (spec.encoding) {
     case DataEncoding.Ascii:
-      pos = writeText(spec, value as string, target, pos, undefined);
+      pos = writeAscii(spec, value as string, target, pos);
       break;
     case DataEncoding.Ebcdic037:
-      pos = writeText(spec, value as string, target, pos, LATIN1_TO_EBCDIC037);
+      pos = writeEbcdic(spec, value as string, target, pos, LATIN1_TO_EBCDIC037);
       break;
     case DataEncoding.Ebcdic1047:
-      pos = writeText(spec, value as string, target, pos, LATIN1_TO_EBCDIC1047);
+      pos = writeEbcdic(spec, value as string, target, pos, LATIN1_TO_EBCDIC1047);
       break;
     case DataEncoding.Bcd:
       pos = writeBcd(spec, value as string, target, pos);
@@ -226,24 +236,40 @@ function badCharacter(spec: FieldSpec, index: number): Iso8583EncodeError {
     `character ${index + 1} is not allowed in content "${spec.content}"`);
 }
 
-function writeText(spec: FieldSpec, value: string, target: Buffer, pos: number,
-  table: Uint8Array | undefined): number {
+function writeAscii(spec: FieldSpec, value: string, target: Buffer, pos: number): number {
   const allowed = spec.allowed;
   const length = value.length;
   for (let i = 0; i < length; i++) {
     const code = value.charCodeAt(i);
     if (code > 0xff || allowed[code] !== 1) throw badCharacter(spec, i);
-    target[pos + i] = table === undefined ? code : table[code]!;
+    target[pos + i] = code;
   }
-  if (spec.content === 'x+n' && length > 0) {
-    const sign = value.charCodeAt(0);
-    if (sign !== 0x43 && sign !== 0x44) throw badCharacter(spec, 0);
-    for (let i = 1; i < length; i++) {
-      const code = value.charCodeAt(i);
-      if (code < 0x30 || code > 0x39) throw badCharacter(spec, i);
-    }
-  }
+  if (spec.content === 'x+n') checkSignedAmount(spec, value);
   return pos + length;
+}
+
+function writeEbcdic(spec: FieldSpec, value: string, target: Buffer, pos: number,
+  table: Uint8Array): number {
+  const allowed = spec.allowed;
+  const length = value.length;
+  for (let i = 0; i < length; i++) {
+    const code = value.charCodeAt(i);
+    if (code > 0xff || allowed[code] !== 1) throw badCharacter(spec, i);
+    target[pos + i] = table[code]!;
+  }
+  if (spec.content === 'x+n') checkSignedAmount(spec, value);
+  return pos + length;
+}
+
+/** x+n: a C (credit) or D (debit) sign, then digits only. */
+function checkSignedAmount(spec: FieldSpec, value: string): void {
+  if (value.length === 0) return;
+  const sign = value.charCodeAt(0);
+  if (sign !== 0x43 && sign !== 0x44) throw badCharacter(spec, 0);
+  for (let i = 1; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) throw badCharacter(spec, i);
+  }
 }
 
 /** Packs digits two per byte; an odd count gets the pad nibble first (right-aligned) or last. */

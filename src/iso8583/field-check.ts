@@ -14,36 +14,46 @@ const CHAR_D = 0x44;
 
 export function contentProblemAt(spec: FieldSpec, frame: Buffer, start: number, bytes: number,
   units: number): number {
+  let bad: number;
   switch (spec.encoding) {
     case DataEncoding.Ascii:
-      return textProblemAt(spec, frame, start, bytes, undefined);
+      bad = asciiProblemAt(spec.allowed, frame, start, start + bytes);
+      break;
     case DataEncoding.Ebcdic037:
-      return textProblemAt(spec, frame, start, bytes, EBCDIC037_TO_LATIN1);
+      bad = ebcdicProblemAt(spec.allowed, frame, start, start + bytes, EBCDIC037_TO_LATIN1);
+      break;
     case DataEncoding.Ebcdic1047:
-      return textProblemAt(spec, frame, start, bytes, EBCDIC1047_TO_LATIN1);
+      bad = ebcdicProblemAt(spec.allowed, frame, start, start + bytes, EBCDIC1047_TO_LATIN1);
+      break;
     case DataEncoding.Bcd:
       return bcdProblemAt(spec, frame, start, units);
     default:
       return -1;
   }
+  if (bad >= 0 || spec.content !== 'x+n' || bytes === 0) return bad;
+  return signedAmountProblemAt(spec, frame, start, start + bytes);
 }
 
-function textProblemAt(spec: FieldSpec, frame: Buffer, start: number, bytes: number,
-  table: Uint8Array | undefined): number {
-  const allowed = spec.allowed;
-  const end = start + bytes;
-  for (let p = start; p < end; p++) {
+function asciiProblemAt(allowed: Uint8Array, frame: Buffer, start: number, end: number): number {
+  for (let p = start; p < end; p++) if (allowed[frame[p]!] !== 1) return p;
+  return -1;
+}
+
+function ebcdicProblemAt(allowed: Uint8Array, frame: Buffer, start: number, end: number,
+  table: Uint8Array): number {
+  for (let p = start; p < end; p++) if (allowed[table[frame[p]!]!] !== 1) return p;
+  return -1;
+}
+
+/** x+n: a C (credit) or D (debit) sign, then digits only. */
+function signedAmountProblemAt(spec: FieldSpec, frame: Buffer, start: number, end: number): number {
+  const table = spec.encoding === DataEncoding.Ascii ? undefined
+    : spec.encoding === DataEncoding.Ebcdic037 ? EBCDIC037_TO_LATIN1 : EBCDIC1047_TO_LATIN1;
+  const first = table === undefined ? frame[start]! : table[frame[start]!]!;
+  if (first !== CHAR_C && first !== CHAR_D) return start;
+  for (let p = start + 1; p < end; p++) {
     const code = table === undefined ? frame[p]! : table[frame[p]!]!;
-    if (allowed[code] !== 1) return p;
-  }
-  if (spec.content === 'x+n' && bytes > 0) {
-    // x+n: a C (credit) or D (debit) sign, then digits only.
-    const first = table === undefined ? frame[start]! : table[frame[start]!]!;
-    if (first !== CHAR_C && first !== CHAR_D) return start;
-    for (let p = start + 1; p < end; p++) {
-      const code = table === undefined ? frame[p]! : table[frame[p]!]!;
-      if (code < 0x30 || code > 0x39) return p;
-    }
+    if (code < 0x30 || code > 0x39) return p;
   }
   return -1;
 }

@@ -1,5 +1,5 @@
 import type { Dialect } from './dialect-types';
-import { fieldBytesOf, fieldStringAt } from './field-read';
+import { fieldBytesAt, fieldStringAt, type FrameTextCache } from './field-read';
 
 /** Highest data element number with a tertiary bitmap (3 x 64 bits). */
 export const MAX_DATA_ELEMENT = 192;
@@ -7,55 +7,70 @@ export const MAX_DATA_ELEMENT = 192;
 /**
  * One ISO 8583 message.
  *
- * A decoded message holds a view of its frame and one small integer per present field (where the
- * value sits in the frame); values become strings only when read, and are cached. The caller must
+ * A decoded message keeps a view of its frame, the frame's presence bits and one small integer per
+ * field saying where its value is (in bitmap order, so a field's slot is the count of present
+ * fields before it). Values become strings only when read, and are then cached. The caller must
  * therefore not overwrite the frame's bytes while the message is in use, or must call detach().
  *
- * Cells: undefined = absent; number = packed location in the frame; string or Buffer = set value.
+ * Fields set by the caller live in a sparse array indexed by data element number, created on the
+ * first set(); they override what the frame holds.
  */
-export class IsoMessage {
+export class IsoMessage implements FrameTextCache {
   /** Message type indicator, 4 digits, e.g. "0100". */
   mti: string;
-  /** @internal */
-  _cells: (number | string | Buffer | undefined)[];
-  /** @internal strings converted from frame locations, created on first read. */
-  _strings: (string | undefined)[] | undefined;
   /** @internal presence bits: word w holds fields 32w+1 to 32w+32, most significant bit first. */
   _bits: number[];
-  /** @internal */
+  /** @internal values set by the caller, by data element number. */
+  _cells: (string | Buffer | undefined)[] | undefined;
+  /** @internal the decoded frame, its dialect and its presence bits (shared with _bits until a change). */
   _frame: Buffer | undefined;
-  /** @internal dialect the frame was decoded with. */
   _dialect: Dialect | undefined;
+  _frameBits: number[] | undefined;
+  /** @internal packed value locations (start x 32768 + length) by slot. */
+  _locations: number[] | undefined;
+  /** @internal strings already converted from the frame, by slot. */
+  _strings: (string | undefined)[] | undefined;
+  /** @internal whole-frame texts that field reads take substrings of (see field-read.ts). */
+  _latin1Text: string | undefined;
+  _ebcdic037Text: string | undefined;
+  _ebcdic1047Text: string | undefined;
+  _hexText: string | undefined;
 
   constructor(mti: string = '0000') {
     this.mti = mti;
-    this._cells = new Array<number | string | Buffer | undefined>(MAX_DATA_ELEMENT + 1);
-    this._strings = undefined;
     this._bits = [0, 0, 0, 0, 0, 0];
+    this._cells = undefined;
     this._frame = undefined;
     this._dialect = undefined;
+    this._frameBits = undefined;
+    this._locations = undefined;
+    this._strings = undefined;
+    this._latin1Text = undefined;
+    this._ebcdic037Text = undefined;
+    this._ebcdic1047Text = undefined;
+    this._hexText = undefined;
   }
 
   has(de: number): boolean {
-    return isDataElementNumber(de) && this._cells[de] !== undefined;
+    return isDataElementNumber(de) && isPresent(this._bits, de);
   }
 
   /** Text of the field; binary fields and Buffer values read as upper-case hex. */
   getString(de: number): string | undefined {
-    if (!isDataElementNumber(de)) return undefined;
-    const cell = this._cells[de];
-    if (cell === undefined) return undefined;
-    if (typeof cell === 'string') return cell;
-    if (typeof cell !== 'number') return cell.toString('hex').toUpperCase();
+    if (!isDataElementNumber(de) || !isPresent(this._bits, de)) return undefined;
+    const set = this._cells === undefined ? undefined : this._cells[de];
+    if (set !== undefined) return typeof set === 'string' ? set : set.toString('hex').toUpperCase();
+    const slot = slotOf(this._frameBits!, de);
     let strings = this._strings;
     if (strings === undefined) {
-      strings = new Array<string | undefined>(MAX_DATA_ELEMENT + 1);
+      strings = new Array<string | undefined>(this._locations!.length);
       this._strings = strings;
     }
-    const cached = strings[de];
-    if (cached !== undefined) return cached;
-    const text = fieldStringAt(this._dialect!, de, this._frame!, cell);
-    strings[de] = text;
+    let text = strings[slot];
+    if (text === undefined) {
+      text = fieldStringAt(this, this._dialect!.fields[de]!, this._frame!, this._locations![slot]!);
+      strings[slot] = text;
+    }
     return text;
   }
 
@@ -64,12 +79,11 @@ export class IsoMessage {
    * (EBCDIC or BCD bytes as they came); for a string set by the caller it is its latin1 bytes.
    */
   getBytes(de: number): Buffer | undefined {
-    if (!isDataElementNumber(de)) return undefined;
-    const cell = this._cells[de];
-    if (cell === undefined) return undefined;
-    if (typeof cell === 'number') return fieldBytesOf(this._dialect!, de, this._frame!, cell);
-    if (typeof cell === 'string') return Buffer.from(cell, 'latin1');
-    return cell;
+    if (!isDataElementNumber(de) || !isPresent(this._bits, de)) return undefined;
+    const set = this._cells === undefined ? undefined : this._cells[de];
+    if (set !== undefined) return typeof set === 'string' ? Buffer.from(set, 'latin1') : set;
+    const slot = slotOf(this._frameBits!, de);
+    return fieldBytesAt(this._dialect!.fields[de]!, this._frame!, this._locations![slot]!);
   }
 
   /**
@@ -77,23 +91,30 @@ export class IsoMessage {
    * binary fields. Values are checked against the dialect when encoded, not here.
    */
   set(de: number, value: string | Buffer): this {
-    assertSettable(de);
+    if (!isDataElementNumber(de)) {
+      throw new RangeError(`data element must be an integer from 2 to ${MAX_DATA_ELEMENT}`);
+    }
     if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
       throw new TypeError(`DE ${de}: value must be a string or a Buffer`);
     }
-    this._cells[de] = value;
-    if (this._strings !== undefined) this._strings[de] = undefined;
+    let cells = this._cells;
+    if (cells === undefined) {
+      cells = new Array<string | Buffer | undefined>(MAX_DATA_ELEMENT + 1);
+      this._cells = cells;
+    }
+    cells[de] = value;
+    const bits = this.ownBits();
     const bit = de - 1;
-    this._bits[bit >>> 5] = (this._bits[bit >>> 5]! | (0x80000000 >>> (bit & 31))) | 0;
+    bits[bit >>> 5] = (bits[bit >>> 5]! | (0x80000000 >>> (bit & 31))) | 0;
     return this;
   }
 
   delete(de: number): this {
     if (!isDataElementNumber(de)) return this;
-    this._cells[de] = undefined;
-    if (this._strings !== undefined) this._strings[de] = undefined;
+    if (this._cells !== undefined) this._cells[de] = undefined;
+    const bits = this.ownBits();
     const bit = de - 1;
-    this._bits[bit >>> 5] = (this._bits[bit >>> 5]! & ~(0x80000000 >>> (bit & 31))) | 0;
+    bits[bit >>> 5] = (bits[bit >>> 5]! & ~(0x80000000 >>> (bit & 31))) | 0;
     return this;
   }
 
@@ -113,32 +134,62 @@ export class IsoMessage {
   }
 
   /**
-   * Converts every decoded field into its own string or Buffer copy and drops the frame, for a
-   * message that must outlive the buffer it was decoded from.
+   * Copies every field still read from the frame into its own string (or Buffer, for binary
+   * fields) and drops the frame, for a message that must outlive the buffer it came from.
    */
   detach(): this {
     if (this._frame === undefined) return this;
+    const dialect = this._dialect!;
+    const copies: [number, string | Buffer][] = [];
     for (const de of this.presentFields()) {
-      const cell = this._cells[de];
-      if (typeof cell !== 'number') continue;
-      const spec = this._dialect!.fields[de]!;
-      this._cells[de] = spec.isBinary
-        ? Buffer.from(fieldBytesOf(this._dialect!, de, this._frame, cell))
-        : this.getString(de)!;
+      if (this._cells !== undefined && this._cells[de] !== undefined) continue;
+      const spec = dialect.fields[de]!;
+      copies.push([de, spec.isBinary ? Buffer.from(this.getBytes(de)!) : this.getString(de)!]);
     }
+    this._bits = this._bits.slice();
+    for (const [de, value] of copies) this.set(de, value);
     this._frame = undefined;
     this._dialect = undefined;
+    this._frameBits = undefined;
+    this._locations = undefined;
     this._strings = undefined;
+    this._latin1Text = undefined;
+    this._ebcdic037Text = undefined;
+    this._ebcdic1047Text = undefined;
+    this._hexText = undefined;
     return this;
+  }
+
+  /** The presence bits, copied first if they are still shared with the frame's. */
+  private ownBits(): number[] {
+    if (this._bits === this._frameBits) this._bits = this._bits.slice();
+    return this._bits;
   }
 }
 
 export function isDataElementNumber(de: number): boolean {
-  return Number.isInteger(de) && de >= 2 && de <= MAX_DATA_ELEMENT;
+  return (de | 0) === de && de >= 2 && de <= MAX_DATA_ELEMENT;
 }
 
-function assertSettable(de: number): void {
-  if (!isDataElementNumber(de)) {
-    throw new RangeError(`data element must be an integer from 2 to ${MAX_DATA_ELEMENT}`);
-  }
+export function isPresent(bits: readonly number[], de: number): boolean {
+  const bit = de - 1;
+  return (bits[bit >>> 5]! & (0x80000000 >>> (bit & 31))) !== 0;
+}
+
+function popcount(word: number): number {
+  word -= (word >>> 1) & 0x55555555;
+  word = (word & 0x33333333) + ((word >>> 2) & 0x33333333);
+  return (((word + (word >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Slot of a field present in the frame: the number of frame fields before it. */
+export function slotOf(frameBits: readonly number[], de: number): number {
+  const bit = de - 1;
+  const w = bit >>> 5;
+  let slot = 0;
+  for (let i = 0; i < w; i++) slot += popcount(frameBits[i]!);
+  const offset = bit & 31;
+  // Bits before this one in the same word (most significant first).
+  if (offset !== 0) slot += popcount(frameBits[w]! >>> (32 - offset));
+  return slot;
 }
