@@ -107,10 +107,9 @@ export class Acceptor implements SchemeRequestHandler {
       this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
         'authorisation failed');
     }
-    this.inflightCount--;
-    this.metrics.inflight.dec();
     if (pending.answered) {
       this.metrics.lateResults.inc();
+      // Still in flight until reconciled: a drain must not close the store under it.
       if (decision !== undefined) await this.reconcileLate(pending, decision);
     } else if (decision === undefined) {
       pending.answered = true;
@@ -120,6 +119,8 @@ export class Acceptor implements SchemeRequestHandler {
       pending.answered = true;
       this.answerDecision(pending, decision);
     }
+    this.inflightCount--;
+    this.metrics.inflight.dec();
     this.deadlines.settle();
     if (this.inflightCount === 0) this.notifyIdle();
   }

@@ -1,15 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { loadConfig } from '../../src/config/load-config';
-import { startGateway } from '../../src/gateway';
+import { startTestGateway } from '../support/gateway-harness';
 
-const quietLog = new Writable({ write(_chunk, _encoding, done) { done(); } });
-
-async function startOnFreePorts() {
-  const config = loadConfig({ env: { GATEWAY_HTTP_PORT: '0', GATEWAY_LINK_PORT: '0', GATEWAY_LOG_LEVEL: 'warn' } });
-  return startGateway({ config, logDestination: quietLog });
-}
+const startOnFreePorts = () => startTestGateway();
 
 test('GET /healthz answers 200 on the native uWebSockets.js HTTP side', async () => {
   const gateway = await startOnFreePorts();

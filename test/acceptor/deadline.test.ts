@@ -1,0 +1,146 @@
+/**
+ * The latency budget: the stand-in answer at the deadline, the late decision reconciled with it,
+ * and requests already past their deadline when their turn comes. The ledger and decision log are
+ * the real embedded ones, slowed by a delay so the decision misses the deadline on purpose.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import { IsoMessage, loadDialect } from '../../src/iso8583';
+import { LinkExchange, type ExchangeConnection } from '../../src/network-link/link-exchange';
+import { Acceptor, type StandInPolicy } from '../../src/acceptor/acceptor';
+import { Authoriser } from '../../src/authorise/authoriser';
+import { MemoryLedger } from '../../src/authorise/memory-ledger';
+import type { LedgerOperation, LedgerOutcome } from '../../src/authorise/ledger';
+import { InMemoryCardDirectory } from '../../src/authorise/card-directory';
+import { SingleProcessShardDirectory } from '../../src/authorise/shard-directory';
+import { PanHasher, maskPan } from '../../src/authorise/pan-protection';
+import { FileDecisionLog } from '../../src/store/file-decision-log';
+import { AuthorisationMetrics } from '../../src/metrics/authorisation-metrics';
+import { createLogger } from '../../src/log/logger';
+import { configDefaults } from '../../src/config/schema';
+import { schemeMessage } from '../support/gateway-harness';
+
+class SlowLedger extends MemoryLedger {
+  delayMs = 0;
+  applied = 0;
+  override async apply(operation: LedgerOperation): Promise<LedgerOutcome> {
+    this.applied++;
+    if (this.delayMs > 0) await sleep(this.delayMs);
+    return this.applyNow(operation);
+  }
+}
+
+class CapturingConnection implements ExchangeConnection {
+  readonly linkName = 'test';
+  readonly dialect = loadDialect('ascii');
+  readonly isOpen = true;
+  readonly responses: { message: IsoMessage; atMs: number }[] = [];
+  duplicateResponds = 0;
+  completeExchange(_exchange: LinkExchange, response: IsoMessage): void {
+    this.responses.push({ message: response, atMs: performance.now() });
+  }
+  countDuplicateRespond(): void {
+    this.duplicateResponds++;
+  }
+}
+
+const PAN = '5555555555554444';
+const BUDGET_MS = 60;
+const MARGIN_MS = 10;
+
+async function setUp(policy: StandInPolicy, balanceMinor: number) {
+  const ledger = new SlowLedger({ retentionMs: 86_400_000 });
+  const cards = new InMemoryCardDirectory();
+  const shards = new SingleProcessShardDirectory(4);
+  const hasher = new PanHasher('test-pan-hash-key-0123456789');
+  const decisions = new FileDecisionLog({ path: join(mkdtempSync(join(tmpdir(), 'deadline-')), 'd.jsonl'),
+    recentPerCard: 50, maxKeys: 1000 });
+  const accountId = 'acct-deadline';
+  const shard = shards.shardOf(accountId);
+  await ledger.claimShard(shard, 1);
+  await ledger.putAccount({ accountId, currency: '826', balanceMinor, overdraftMinor: 0 }, shard, 1);
+  await cards.put({ cardId: 'card-deadline', panHash: hasher.hash(PAN), panMasked: maskPan(PAN), expiry: '3012',
+    accountId, status: 'active', controls: configDefaults.authorise.cardDefaults.controls,
+    limits: configDefaults.authorise.cardDefaults.limits });
+  const authoriser = new Authoriser({ cards, ledger, shards, decisions, panHasher: hasher,
+    settings: { holdExpiryDays: 7, recentDecisions: 100 } });
+  const registry = new Registry();
+  const metrics = new AuthorisationMetrics(registry, BUDGET_MS);
+  const quiet = createLogger({ level: 'silent', destination: new Writable({ write(_c, _e, done) { done(); } }) });
+  const acceptor = new Acceptor(authoriser, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
+    standIn: { policy, maxAmountMinor: 5_000 } }, metrics, quiet);
+  return { ledger, decisions, acceptor, accountId, registry };
+}
+
+test('a decision that misses the deadline is answered 91 by the stand-in policy, once, and its hold released', async () => {
+  const { ledger, decisions, acceptor, accountId, registry } = await setUp('decline', 10_000);
+  ledger.delayMs = 150;
+  const connection = new CapturingConnection();
+  const request = schemeMessage({ pan: PAN, amountMinor: 2_000, stan: '000777', transmissionDateTime: '1126130000' });
+  const arrivalMs = performance.now();
+  acceptor.handleRequest(request, new LinkExchange(connection, request, arrivalMs, null));
+  assert.equal(await acceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses.length, 1, 'exactly one response');
+  assert.equal(connection.duplicateResponds, 0);
+  const answered = connection.responses[0]!;
+  assert.equal(answered.message.getString(39), '91');
+  const answeredAfterMs = answered.atMs - arrivalMs;
+  assert.ok(answeredAfterMs >= BUDGET_MS - MARGIN_MS - 1 && answeredAfterMs < BUDGET_MS + 20,
+    `answered at ${answeredAfterMs.toFixed(1)} ms`);
+  const account = await ledger.getAccount(accountId);
+  assert.equal(account?.availableMinor, 10_000, 'the late approval left no hold');
+  const records = await decisions.recentForCard('card-deadline', 10);
+  assert.ok(records.some((record) => record.standIn && record.responseCode === '91'), 'the stand-in is recorded');
+  assert.match(await registry.metrics(), /^gateway_budget_misses_total 1$/m);
+  acceptor.close();
+  await decisions.close();
+});
+
+test('a stand-in approval that the ledger would have declined is held as an advice would be', async () => {
+  const { ledger, decisions, acceptor, accountId } = await setUp('approve-within-limits', 1_000);
+  ledger.delayMs = 150;
+  const connection = new CapturingConnection();
+  const request = schemeMessage({ pan: PAN, amountMinor: 2_000, stan: '000778', transmissionDateTime: '1126130100' });
+  acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await acceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses.length, 1);
+  assert.equal(connection.responses[0]!.message.getString(39), '00');
+  const account = await ledger.getAccount(accountId);
+  assert.equal(account?.availableMinor, 1_000 - 2_000, 'what the scheme was told is held');
+  acceptor.close();
+  await decisions.close();
+});
+
+test('a request already past its deadline when its turn comes is answered without being processed', async () => {
+  const { ledger, decisions, acceptor } = await setUp('decline', 10_000);
+  const connection = new CapturingConnection();
+  const request = schemeMessage({ pan: PAN, amountMinor: 100 });
+  acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now() - BUDGET_MS, null));
+  assert.equal(connection.responses.length, 1);
+  assert.equal(connection.responses[0]!.message.getString(39), '91');
+  assert.equal(ledger.applied, 0, 'the ledger was never asked');
+  acceptor.close();
+  await decisions.close();
+});
+
+test('decisions inside the budget are answered by the decision, not the stand-in', async () => {
+  const { decisions, acceptor } = await setUp('decline', 10_000);
+  const connection = new CapturingConnection();
+  for (let i = 0; i < 20; i++) {
+    const request = schemeMessage({ pan: PAN, amountMinor: 100 });
+    acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  }
+  assert.equal(await acceptor.whenIdle(2_000), true);
+  await sleep(BUDGET_MS);
+  assert.equal(connection.responses.length, 20);
+  assert.ok(connection.responses.every((response) => response.message.getString(39) === '00'));
+  acceptor.close();
+  await decisions.close();
+});
