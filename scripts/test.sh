@@ -54,7 +54,9 @@ eval "$(bash scripts/services.sh env)"
 # tsc emits even when it finds type errors; the tests still run so one broken area does not hide the
 # others' results, but the run fails at the end.
 build_status=0
-npm run build --silent || build_status=$?
+# `8>&-` here and below: a process left behind by a build or a test must not keep holding this run's
+# lock, or no later run could ever stop the services.
+npm run build --silent 8>&- || build_status=$?
 if ((build_status != 0)); then
   say "TYPE CHECK FAILED (tsc exit $build_status); running the tests on what was emitted, the run will fail"
 fi
@@ -82,7 +84,7 @@ if ((${#test_files[@]} == 0)); then
 fi
 say "running ${#test_files[@]} test files"
 # One file at a time: the services and the 2 cores are shared, and parallel files would fight over them.
-node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${test_files[@]}"
+node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${test_files[@]}" 8>&-
 test_status=$?
 
 # ------------------------------------------------------------------------------------------ extra checks
