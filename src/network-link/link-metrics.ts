@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Why a connection closed; a fixed set so the label stays bounded. */
 export const CLOSE_REASONS = [
-  'peer_closed', 'socket_error', 'idle_timeout', 'frame_timeout', 'invalid_length', 'frame_too_large',
+  'peer_closed', 'peer_reset', 'socket_error', 'idle_timeout', 'frame_timeout', 'invalid_length', 'frame_too_large',
   'echo_unanswered', 'sign_on_failed', 'drained', 'drain_timeout', 'connections_max', 'tls_refused',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];

@@ -176,7 +176,7 @@ export class LinkSession implements ExchangeConnection {
     this.setSignedOn(false);
     this.metrics.levels[Level.connections]! -= 1;
     this.metrics.closed(reason);
-    const level = reason === 'drained' || reason === 'peer_closed' ? 'info' : 'warn';
+    const level = reason === 'drained' || reason === 'peer_closed' || reason === 'peer_reset' ? 'info' : 'warn';
     this.logger[level]({ reason }, 'connection closed');
     if (graceful) {
       this.socket.end();
@@ -220,9 +220,10 @@ export class LinkSession implements ExchangeConnection {
     this.pump();
   };
 
-  private readonly onError = (error: Error): void => {
-    this.logger.debug({ err: error.message }, 'socket error');
-    this.close('socket_error', false);
+  private readonly onError = (error: NodeJS.ErrnoException): void => {
+    this.logger.debug({ err: error.message, code: error.code }, 'socket error');
+    // A reset is how many peers hang up; it is counted as a socket error but is no cause for alarm.
+    this.close(error.code === 'ECONNRESET' ? 'peer_reset' : 'socket_error', false);
   };
 
   private readonly onClose = (): void => {
