@@ -110,6 +110,7 @@ export class Authoriser {
 
     const holdId = randomUUID();
     const operation = this.ledgerOperation(request, card, idempotencyKey, holdId, shard, fencingToken, nowMs);
+    const approvalCode = operation.kind === 'reverse' ? '' : operation.references.approvalCode ?? '';
     const outcome = await this.deps.ledger.apply(operation);
     if (outcome.replayed && outcome.status !== 'fenced') {
       const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
@@ -120,7 +121,7 @@ export class Authoriser {
       overdrawn: outcome.overdrawn, holdId: outcome.holdId ?? '',
       originalKey: operation.kind === 'reverse' ? (operation.originalKey ?? '')
         : operation.kind === 'authorise' ? (operation.incrementOf ?? '') : '',
-      shard, fencingToken,
+      shard, fencingToken, approvalCode,
     });
   }
 
@@ -172,14 +173,14 @@ export class Authoriser {
   private async finish(request: SchemeRequest, card: Card | undefined, panHash: string, idempotencyKey: string,
     receivedAtMs: number, decidedAtMs: number, result: {
       responseCode: string; status: Decision['status']; rule: string; approvedMinor: number; overdrawn: boolean;
-      holdId: string; originalKey: string; shard: number; fencingToken: number;
+      holdId: string; originalKey: string; shard: number; fencingToken: number; approvalCode?: string;
     }): Promise<Decision> {
     const approved = isApproval(result.responseCode) && (request.kind === 'authorisation' || request.kind === 'financial');
     const record: DecisionRecord = {
       decisionId: result.holdId !== '' ? result.holdId : randomUUID(),
       idempotencyKey, kind: request.kind, mti: request.mti,
       accountId: card?.accountId ?? '', cardId: card?.cardId ?? '', panHash, panMasked: maskPan(request.pan),
-      responseCode: result.responseCode, approvalCode: approved ? approvalCodeFor(idempotencyKey) : '',
+      responseCode: result.responseCode, approvalCode: approved ? (result.approvalCode ?? approvalCodeFor(idempotencyKey)) : '',
       requestedMinor: request.billingAmountMinor, approvedMinor: result.approvedMinor,
       currency: request.billingCurrency, holdId: result.holdId, originalKey: result.originalKey,
       stan: request.stan, rrn: request.rrn, transmissionDateTime: request.transmissionDateTime,
