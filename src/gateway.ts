@@ -10,6 +10,7 @@ import { defaultConfigDir } from './config/load-config';
 import { createLogger, type Logger } from './log/logger';
 import { createMetrics, type GatewayMetrics } from './metrics/registry';
 import { AuthorisationMetrics } from './metrics/authorisation-metrics';
+import { StageMetrics } from './metrics/stage-metrics';
 import { Readiness } from './http/readiness';
 import { startHttpServer, type HttpServer } from './http/http-server';
 import { mountAdminApi } from './http/admin-api';
@@ -70,7 +71,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger.info(summary, 'demo accounts and cards loaded');
   }
 
+  const stages = new StageMetrics(metrics.registry);
   const authoriser = new Authoriser({
+    stages,
     cards: backend.cards, ledger: backend.ledger, shards: backend.shards, decisions: backend.decisions, panHasher,
     settings: { holdExpiryDays: config.authorise.holdExpiryDays, recentDecisions: config.authorise.recentDecisions },
   });
@@ -78,7 +81,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     budgetMs: config.authorise.budgetMs,
     deadlineMarginMs: config.authorise.deadlineMarginMs,
     standIn: config.authorise.standIn,
-  }, new AuthorisationMetrics(metrics.registry, config.authorise.budgetMs), logger.child({ part: 'acceptor' }));
+  }, new AuthorisationMetrics(metrics.registry, config.authorise.budgetMs), logger.child({ part: 'acceptor' }),
+  stages);
   const sweeper = new HoldExpirySweeper(backend.ledger, backend.shards, config.authorise.sweepIntervalMs,
     logger.child({ part: 'sweeper' }));
 

@@ -26,6 +26,7 @@ import {
 import { decisionKindOf, readSchemeRequest, SchemeRequestFormatError, type SchemeRequest } from './scheme-request';
 import { buildRefusal, buildResponse } from './response-builder';
 import { DeadlineQueue, type Deadlined } from './deadline-queue';
+import type { StageMetrics } from '../metrics/stage-metrics';
 
 export type StandInPolicy = 'decline' | 'approve-within-limits';
 
@@ -60,6 +61,7 @@ export class Acceptor implements SchemeRequestHandler {
     private readonly settings: AcceptorSettings,
     private readonly metrics: AuthorisationMetrics,
     private readonly logger: Logger,
+    private readonly stages?: StageMetrics,
   ) {
     this.standInAfterMs = settings.budgetMs - settings.deadlineMarginMs;
     this.deadlines = new DeadlineQueue(this.answerByStandIn, performance.now.bind(performance));
@@ -85,6 +87,7 @@ export class Acceptor implements SchemeRequestHandler {
       return;
     }
     const nowMs = performance.now();
+    this.stages?.decode.observe((nowMs - exchange.arrivalMs) / 1000);
     const receivedAtMs = Date.now() - (nowMs - exchange.arrivalMs);
     const pending = new PendingAuthorisation(exchange, request, exchange.arrivalMs + this.standInAfterMs,
       mtiClass, receivedAtMs);
@@ -195,9 +198,12 @@ export class Acceptor implements SchemeRequestHandler {
   }
 
   private respond(pending: PendingAuthorisation, response: IsoMessage, outcome: number, responseCode: string): void {
+    const encodeStartMs = performance.now();
     pending.exchange.respond(response);
+    const writtenMs = performance.now();
+    this.stages?.encode.observe((writtenMs - encodeStartMs) / 1000);
     this.metrics.countResponse(responseCode);
-    this.metrics.observe(pending.mtiClass, outcome, (performance.now() - pending.exchange.arrivalMs) / 1000);
+    this.metrics.observe(pending.mtiClass, outcome, (writtenMs - pending.exchange.arrivalMs) / 1000);
   }
 
   /** Resolves when no decision is in flight (graceful drain), or after timeoutMs. */

@@ -17,6 +17,8 @@ import { approvalCodeFor } from './approval-code';
 import { UtcCalendar } from './calendar';
 import { maskPan, type PanHasher } from './pan-protection';
 import { ResponseCode, isApproval, type Card } from './types';
+import type { StageMetrics } from '../metrics/stage-metrics';
+import { performance } from 'node:perf_hooks';
 
 const DAY_MS = 86_400_000;
 
@@ -35,6 +37,8 @@ export interface AuthoriserDependencies {
   settings: AuthoriserSettings;
   /** Wall clock in ms; injected so tests can move time (expiry, day limits). */
   nowMs?: () => number;
+  /** Stage timings (rules, hold, persist); absent in tests that do not look at them. */
+  stages?: StageMetrics;
 }
 
 export interface Decision {
@@ -98,8 +102,11 @@ export class Authoriser {
       });
     }
 
+    const stages = this.deps.stages;
     if (request.kind === 'authorisation' || request.kind === 'financial') {
+      const rulesStartMs = performance.now();
       const rule = firstDecliningRule({ card, request, currentYymm: this.calendar.yymm(nowMs) });
+      stages?.rules.observe((performance.now() - rulesStartMs) / 1000);
       if (rule !== undefined) {
         return this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
           responseCode: rule.responseCode, status: 'rule-declined', rule: rule.name, approvedMinor: 0,
@@ -111,7 +118,9 @@ export class Authoriser {
     const holdId = randomUUID();
     const operation = this.ledgerOperation(request, card, idempotencyKey, holdId, shard, fencingToken, nowMs);
     const approvalCode = operation.kind === 'reverse' ? '' : operation.references.approvalCode ?? '';
+    const holdStartMs = performance.now();
     const outcome = await this.deps.ledger.apply(operation);
+    stages?.hold.observe((performance.now() - holdStartMs) / 1000);
     if (outcome.replayed && outcome.status !== 'fenced') {
       const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
       if (stored !== undefined) return decisionFromRecord(stored);
@@ -193,7 +202,9 @@ export class Authoriser {
       idempotencyKey, record,
     };
     try {
+      const persistStartMs = performance.now();
       await this.deps.decisions.append(record);
+      this.deps.stages?.persist.observe((performance.now() - persistStartMs) / 1000);
     } catch {
       return this.notDurable(decision);
     }

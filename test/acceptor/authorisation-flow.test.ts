@@ -256,3 +256,21 @@ test('decisions are recorded with a masked PAN and listed by GET /v1/decisions',
   assert.ok(!JSON.stringify(listed.body).includes(pan));
   assert.ok(!logLines.some((line) => line.includes(pan)), 'the clear PAN is in no log line');
 });
+
+test('metrics show latency by MTI class and outcome with the budget as a bucket edge, codes and stages, and no PAN', async () => {
+  const { pan } = await newCard();
+  await send({ pan, amountMinor: 100 });
+  const text = await (await fetch(`http://127.0.0.1:${gateway.httpPort}/metrics`)).text();
+  const budgetSeconds = gateway.config.authorise.budgetMs / 1000;
+  const bucket = new RegExp(`^gateway_authorisation_duration_seconds_bucket\\{le="${budgetSeconds}",mti_class="authorisation",outcome="approved"\\} ([0-9]+)$`, 'm');
+  const match = bucket.exec(text);
+  assert.ok(match, 'a bucket edge at the budget');
+  assert.ok(Number(match[1]) > 0);
+  assert.match(text, /^gateway_responses_total\{response_code="00"\} [1-9][0-9]*$/m);
+  assert.match(text, /^gateway_responses_total\{response_code="41"\} [1-9][0-9]*$/m);
+  for (const stage of ['decode', 'rules', 'hold', 'persist', 'encode']) {
+    assert.match(text, new RegExp(`^gateway_stage_duration_seconds_count\\{stage="${stage}"\\} [1-9][0-9]*$`, 'm'), stage);
+  }
+  assert.ok(!text.includes(pan));
+  assert.ok(!/card-|acct-/.test(text), 'no card or account id in a label');
+});
