@@ -88,6 +88,8 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
     socket.on('data', (chunk: Buffer) => {
       assembler.append(chunk);
       const now = performance.now();
+      // Re-sends for one read leave in one writev, so the load side is not the bottleneck.
+      socket.cork();
       for (let frame = assembler.nextFrame(); frame !== undefined; frame = assembler.nextFrame()) {
         const peeked = peekMtiAndStan(dialect, frame);
         const slot = peeked?.stan === undefined ? -1 : Number(peeked.stan) - 1;
@@ -102,6 +104,7 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
         slotSentAt[slot] = performance.now();
         socket.write(slotFrames[slot]!);
       }
+      socket.uncork();
     });
     // Fill the pipeline.
     for (let slot = 0; slot < slotFrames.length; slot++) {

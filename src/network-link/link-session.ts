@@ -238,6 +238,10 @@ export class LinkSession implements ExchangeConnection {
   private pump(): void {
     if (this.pumping || this.closed) return;
     this.pumping = true;
+    // Responses produced while cutting one read's frames (echoes, refusals, synchronous answers)
+    // leave in one writev when uncorked: each frame is still whole, but a pipelined batch costs
+    // one system call instead of one per frame (the write syscall dominated the profile).
+    this.socket.cork();
     try {
       while (!this.closed && this.inflight < this.config.inflightMax && !this.writeBlocked) {
         const frame = this.assembler.nextFrame();
@@ -246,6 +250,7 @@ export class LinkSession implements ExchangeConnection {
       }
     } finally {
       this.pumping = false;
+      this.socket.uncork();
     }
     if (this.closed) return;
     if (this.assembler.failure !== 'none') {
