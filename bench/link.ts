@@ -4,7 +4,8 @@
  *   {"case","impl","roundTripsPerSec","p50Micros","p99Micros", ...}
  *
  * Cases: 0800 echoes answered inside the link, and 0100s through a trivial acceptor (decode,
- * exchange, encode: the link's whole per-request path), each pipelined (8 connections x 32 in
+ * exchange, encode: the link's whole per-request path) answering at once or on the next turn of
+ * the event loop (as an acceptor waiting on its store does), pipelined (8 connections x 32 in
  * flight) and one at a time (1 x 1). A bare framed echo server (no decode) is the baseline.
  *
  *   BENCH_SECONDS   measured seconds per case (default 5; CI smoke runs use 1)
@@ -38,6 +39,40 @@ class ImmediateApproval implements SchemeRequestHandler {
     response.set(41, request.getString(41)!);
     response.set(39, '00');
     exchange.respond(response);
+  }
+}
+
+/**
+ * An acceptor that answers later, as the real one does after its store calls: requests are
+ * collected and answered together on the next turn of the event loop.
+ */
+class DeferredApproval implements SchemeRequestHandler {
+  private readonly waiting: LinkExchange[] = [];
+  private readonly immediate = new ImmediateApproval();
+  private scheduled = false;
+
+  handleRequest(_request: IsoMessage, exchange: LinkExchange): void {
+    this.waiting.push(exchange);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.answerAll);
+    }
+  }
+
+  private readonly answerAll = (): void => {
+    this.scheduled = false;
+    for (const exchange of this.waiting.splice(0)) this.immediate.handleRequest(exchange.request, exchange);
+  };
+}
+
+/** Routes by terminal id so one link can serve both acceptors (BENCH001 immediate, BENCH002 deferred). */
+class BenchAcceptor implements SchemeRequestHandler {
+  private readonly immediate = new ImmediateApproval();
+  private readonly deferred = new DeferredApproval();
+
+  handleRequest(request: IsoMessage, exchange: LinkExchange): void {
+    if (request.getString(41) === 'BENCH002') this.deferred.handleRequest(request, exchange);
+    else this.immediate.handleRequest(request, exchange);
   }
 }
 
@@ -85,6 +120,7 @@ interface BenchCase {
 const CASES: BenchCase[] = [
   { name: 'echo-0800-pipelined-8x32', impl: 'network-link', message: 'echo', connections: 8, inflightPerConnection: 32 },
   { name: 'auth-0100-pipelined-8x32', impl: 'network-link', message: 'authorisation', connections: 8, inflightPerConnection: 32 },
+  { name: 'auth-0100-async-acceptor-pipelined-8x32', impl: 'network-link', message: 'authorisation-deferred', connections: 8, inflightPerConnection: 32 },
   { name: 'echo-0800-serial-1x1', impl: 'network-link', message: 'echo', connections: 1, inflightPerConnection: 1 },
   { name: 'echo-0800-pipelined-8x32', impl: 'bare-node-framed-echo', message: 'echo', connections: 8, inflightPerConnection: 32 },
   { name: 'echo-0800-serial-1x1', impl: 'bare-node-framed-echo', message: 'echo', connections: 1, inflightPerConnection: 1 },
@@ -97,7 +133,7 @@ async function main(): Promise<void> {
     // Room for 32 in flight per connection, so the link's own limit is not what is measured.
     inflightMax: 64,
   });
-  const supervisor = await startLinks([config], { handler: new ImmediateApproval(), registry, logger: pino({ level: 'warn' }) });
+  const supervisor = await startLinks([config], { handler: new BenchAcceptor(), registry, logger: pino({ level: 'warn' }) });
   const linkPort = supervisor.status('bench')!.listening!.port;
   const bare = await startBareEcho();
   const barePort = (bare.address() as AddressInfo).port;

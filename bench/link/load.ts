@@ -17,8 +17,8 @@ export interface LoadPlan {
   port: number;
   connections: number;
   inflightPerConnection: number;
-  /** 0800 echo (answered inside the link) or 0100 (through the acceptor). */
-  message: 'echo' | 'authorisation';
+  /** 0800 echo (answered inside the link) or 0100 (through the acceptor, at once or deferred). */
+  message: 'echo' | 'authorisation' | 'authorisation-deferred';
   /** Sign on first (links that require it). */
   signOn: boolean;
   warmupMs: number;
@@ -48,7 +48,9 @@ function frameOf(message: IsoMessage): Buffer {
 function requestFor(kind: LoadPlan['message'], stan: string): IsoMessage {
   if (kind === 'echo') return new IsoMessage('0800').set(7, '1126120000').set(11, stan).set(70, '301');
   return new IsoMessage('0100').set(2, '4111111111111111').set(3, '000000').set(4, '000000001234')
-    .set(7, '1126120000').set(11, stan).set(37, `633012${stan}`).set(41, 'BENCH001').set(49, '978');
+    .set(7, '1126120000').set(11, stan).set(37, `633012${stan}`)
+    // The bench acceptor answers terminal BENCH002 on the next event-loop turn, BENCH001 at once.
+    .set(41, kind === 'authorisation' ? 'BENCH001' : 'BENCH002').set(49, '978');
 }
 
 function dial(port: number): Promise<Socket> {

@@ -78,6 +78,7 @@ export class LinkSession implements ExchangeConnection {
   private readPaused = false;
   private writeBlocked = false;
   private pumping = false;
+  private corkedForTick = false;
   private closed = false;
   private signedOnFlag = false;
   private draining = false;
@@ -196,6 +197,13 @@ export class LinkSession implements ExchangeConnection {
     }
     this.inflight -= 1;
     this.metrics.levels[Level.inflight]! -= 1;
+    if (!this.pumping && !this.corkedForTick) {
+      // An asynchronous acceptor answers from its own callbacks, often many in one tick (a store
+      // batch completing): cork until the tick ends so they share one writev, as in pump().
+      this.corkedForTick = true;
+      this.socket.cork();
+      process.nextTick(this.uncorkAfterTick);
+    }
     if (!this.writeMessage(response, exchange.header)) {
       this.logger.error({ mti: response.mti }, 'acceptor response did not encode; answering DE 39 = 96');
       this.refuse(exchange.request, exchange.header, RESPONSE_SYSTEM_MALFUNCTION, 'handler_failed');
@@ -207,6 +215,11 @@ export class LinkSession implements ExchangeConnection {
   countDuplicateRespond(): void {
     this.counts[Tally.duplicateResponds]! += 1;
   }
+
+  private readonly uncorkAfterTick = (): void => {
+    this.corkedForTick = false;
+    this.socket.uncork();
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     this.counts[Tally.bytesIn]! += chunk.length;
