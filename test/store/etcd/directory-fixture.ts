@@ -24,6 +24,8 @@ export function testNamespace(): TestNamespace {
 export async function openLedger(namespace: TestNamespace): Promise<RedisLedger> {
   return RedisLedger.connect({
     url: redisUrl, shardCount: SHARD_COUNT, keyPrefix: namespace.redisPrefix, commandTimeoutMs: 2000,
+    // Tests sum every hold of an account (the default view lists 500).
+    accountViewHoldLimit: 10_000,
   });
 }
 
