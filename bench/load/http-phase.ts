@@ -1,0 +1,86 @@
+/**
+ * The HTTP side's benchmark, against one fresh gateway: autocannon at fixed rates on
+ * POST /v1/authorise, then the link at a fixed open-loop rate twice, without and with autocannon
+ * scraping /metrics, so the cost of a scrape to the link's latency is measured, not guessed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_ADMIN_TOKEN, GatewayProcess } from './gateway-process';
+import { runAutocannon, type AutocannonResult } from './http-load';
+import type { LadderOptions } from './ladder';
+import { runOpenLoop } from './open-loop';
+import { loadLine, type LoadLine } from './results';
+
+export interface HttpPhaseOptions {
+  authoriseRates: readonly number[];
+  seconds: number;
+  linkRatePerSec: number;
+  metricsRatePerSec: number;
+  link: Omit<LadderOptions, 'rates' | 'onStep' | 'stopAtSaturation'>;
+}
+
+export interface MetricsUnderLoad {
+  linkRatePerSec: number;
+  metricsRatePerSec: number;
+  linkWithoutScrape: LoadLine;
+  linkWithScrape: LoadLine;
+  metrics: AutocannonResult;
+}
+
+export interface HttpPhaseResult {
+  authorise: AutocannonResult[];
+  metricsUnderLoad: MetricsUnderLoad | undefined;
+}
+
+/** An approval on the demo card, small enough that thousands stay inside the demo balance. */
+const AUTHORISE_BODY = JSON.stringify({ pan: '5555555555554444', amountMinor: 25, mcc: '5411', expiry: '3012' });
+
+/**
+ * Eight connections: enough that autocannon can hold the offered rate while a response is slow
+ * (at 1,000/s and a 5 ms answer, about five are busy), few enough not to measure connection setup.
+ */
+const HTTP_CONNECTIONS = 8;
+
+export async function runHttpPhase(options: HttpPhaseOptions): Promise<HttpPhaseResult> {
+  const workDir = mkdtempSync(join(tmpdir(), 'bench-http-'));
+  const gateway = await GatewayProcess.start({ profile: options.link.profile, workDir,
+    startTimeoutMs: options.link.startTimeoutMs });
+  try {
+    const base = `http://127.0.0.1:${gateway.httpPort}`;
+    const authorise: AutocannonResult[] = [];
+    for (const rate of options.authoriseRates) {
+      authorise.push(await runAutocannon({
+        url: `${base}/v1/authorise`, method: 'POST', ratePerSec: rate, durationSec: options.seconds,
+        connections: HTTP_CONNECTIONS, body: AUTHORISE_BODY,
+        headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      }));
+    }
+    let metricsUnderLoad: MetricsUnderLoad | undefined;
+    if (options.linkRatePerSec > 0) {
+      const link = options.link;
+      // The warm-up covers autocannon's own start, so the scrapes span the measured window.
+      const warmupMs = Math.max(link.warmupMs, 1000);
+      const stepOptions = (stepTag: number): Parameters<typeof runOpenLoop>[0] => ({
+        host: '127.0.0.1', port: gateway.linkPort, connections: link.connections, ratePerSec: options.linkRatePerSec,
+        warmupMs, durationMs: options.seconds * 1000, budgetMs: link.budgetMs, drainTimeoutMs: link.drainTimeoutMs,
+        dialect: link.dialect, framing: link.framing, frameBytesMax: link.frameBytesMax, mix: link.mix,
+        seed: link.seed + stepTag, stepTag,
+      });
+      const without = await runOpenLoop(stepOptions(90));
+      const [withScrape, metrics] = await Promise.all([
+        runOpenLoop(stepOptions(91)),
+        runAutocannon({ url: `${base}/metrics`, method: 'GET', ratePerSec: options.metricsRatePerSec,
+          durationSec: Math.ceil(options.seconds + warmupMs / 1000), connections: 1 }),
+      ]);
+      metricsUnderLoad = {
+        linkRatePerSec: options.linkRatePerSec, metricsRatePerSec: options.metricsRatePerSec,
+        linkWithoutScrape: loadLine(link.profile, without), linkWithScrape: loadLine(link.profile, withScrape), metrics,
+      };
+    }
+    return { authorise, metricsUnderLoad };
+  } finally {
+    await gateway.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
