@@ -10,7 +10,8 @@ Keys under the base (see docs/holds-and-fencing.md):
   fence                       newest fencing token claimed for the shard
   acct:<account>              hash: cur (currency), bal (posted balance), od (overdraft), pend (pending holds)
   hold:<hold>                 hash: acct card amt st set key ct exp od dk mk atm
-  holds:<account>             zset of hold ids, score = when the hold may be forgotten (bounds the index)
+  holds:<account>             zset of the account's pending hold ids, score = expiry + retention (a
+                              bound in case the sweep never runs)
   expiry                      zset of pending hold ids, score = expiry time (the sweep's work list)
   op:<account>:<key>          hash: the stored outcome of one message (st rc amt hold od av), or a
                               reversal's tombstone (st = tomb, rev = reversal key)
@@ -74,8 +75,9 @@ local function recordOutcome(opKey, status, responseCode, amount, holdId, overdr
   redis.call('PEXPIRE', opKey, retentionMs)
 end
 
--- Spend counters only shrink while they still exist: a counter whose day has gone is not revived.
-local function releaseCounters(base, card, dayKey, monthKey, isAtm, amount, countAlso)
+-- A reversal gives back the amount it released; the ATM withdrawal count stays (the withdrawal was
+-- attempted). Counters only shrink while they exist: a counter whose day has gone is not revived.
+local function releaseCounters(base, card, dayKey, monthKey, isAtm, amount)
   if card == nil or card == false or card == '' then
     return
   end
@@ -85,9 +87,6 @@ local function releaseCounters(base, card, dayKey, monthKey, isAtm, amount, coun
       redis.call('HINCRBY', dayCounter, 's', int(-amount))
       if isAtm then
         redis.call('HINCRBY', dayCounter, 'aa', int(-amount))
-        if countAlso then
-          redis.call('HINCRBY', dayCounter, 'ac', -1)
-        end
       end
     end
   end
@@ -99,11 +98,12 @@ local function releaseCounters(base, card, dayKey, monthKey, isAtm, amount, coun
   end
 end
 
--- A hold that stops being pending leaves the sweep's list and is forgotten after the retention window.
-local function endHold(base, holdKey, holdId, account, status, now, retentionMs)
+-- A hold that stops being pending leaves the sweep's list and the account's pending list; its record
+-- stays for the retention window so late reversals and repeats still find it.
+local function endHold(base, holdKey, holdId, account, status, retentionMs)
   redis.call('HSET', holdKey, 'st', status)
   redis.call('ZREM', base .. 'expiry', holdId)
-  redis.call('ZADD', base .. 'holds:' .. account, now + retentionMs, holdId)
+  redis.call('ZREM', base .. 'holds:' .. account, holdId)
   redis.call('PEXPIRE', holdKey, retentionMs)
 end
 
@@ -177,16 +177,22 @@ local function authorise(keys, args)
   local pending = num(a[3])
   local available = balance - pending + overdraft
 
-  -- An incremental authorisation grows its original's hold while that hold is still pending;
-  -- otherwise it stands alone as a new authorisation.
+  -- An incremental authorisation grows its original's hold while that hold is still pending; one
+  -- whose original is unknown, declined, released, expired or posted is refused (12).
   local grownHold = nil
-  if incrementOf ~= '' and not isPost then
+  if incrementOf ~= '' then
     local originalHold = redis.call('HGET', base .. 'op:' .. account .. ':' .. incrementOf, 'hold')
     if originalHold and originalHold ~= '' then
       if redis.call('HGET', base .. 'hold:' .. originalHold, 'st') == 'pending' then
         grownHold = originalHold
       end
     end
+    if grownHold == nil then
+      recordOutcome(opKey, 'declined', '12', 0, '', 0, available, retentionMs)
+      return { 'declined', '12', 0, '', 0, 0, available }
+    end
+    -- The original's guarantee grows by the increment or not at all.
+    allowPartial = false
   end
 
   local dayCounter = base .. 'spend:' .. card .. ':' .. dayKey
@@ -243,7 +249,6 @@ local function authorise(keys, args)
       'set', 'auth', 'key', key, 'ct', int(now), 'exp', int(now), 'od', '0', 'dk', dayKey,
       'mk', monthKey, 'atm', isAtm and '1' or '0')
     redis.call('PEXPIRE', holdKey, retentionMs)
-    redis.call('ZADD', base .. 'holds:' .. account, forgetAt, holdId)
   else
     pending = redis.call('HINCRBY', acctKey, 'pend', int(approved))
     redis.call('HSET', holdKey, 'acct', account, 'card', card, 'amt', int(approved), 'st', 'pending',
@@ -320,14 +325,13 @@ local function reverse(keys, args)
   local found = false
   local heldId = nil
   local originalOpKey = nil
+  -- An original that held nothing (declined, or itself reversed first) counts as not found.
   if originalKey ~= '' then
     originalOpKey = base .. 'op:' .. account .. ':' .. originalKey
-    local original = redis.call('HMGET', originalOpKey, 'st', 'hold')
-    if original[1] and original[1] ~= 'tomb' then
+    local originalHold = redis.call('HGET', originalOpKey, 'hold')
+    if originalHold and originalHold ~= '' then
       found = true
-      if original[2] and original[2] ~= '' then
-        heldId = original[2]
-      end
+      heldId = originalHold
     end
   end
   if not found and rrn ~= '' then
@@ -385,11 +389,11 @@ local function reverse(keys, args)
         end
         local endsIt = released >= held
         if endsIt then
-          endHold(base, holdKey, heldId, account, 'released', now, retentionMs)
+          endHold(base, holdKey, heldId, account, 'released', retentionMs)
         else
           redis.call('HSET', holdKey, 'amt', int(held - released))
         end
-        releaseCounters(base, h[4], h[5], h[6], h[7] == '1', released, endsIt)
+        releaseCounters(base, h[4], h[5], h[6], h[7] == '1', released)
       end
     end
   end
@@ -425,12 +429,12 @@ local function expire(keys, args)
   local out = { 'ok', more }
   for _, holdId in ipairs(due) do
     local holdKey = base .. 'hold:' .. holdId
-    local h = redis.call('HMGET', holdKey, 'st', 'acct', 'card', 'amt', 'key', 'ct', 'exp', 'od', 'dk', 'mk', 'atm')
+    local h = redis.call('HMGET', holdKey, 'st', 'acct', 'card', 'amt', 'key', 'ct', 'exp', 'od')
     if h[1] == 'pending' then
       local amount = num(h[4])
       redis.call('HINCRBY', base .. 'acct:' .. h[2], 'pend', int(-amount))
-      endHold(base, holdKey, holdId, h[2], 'expired', now, retentionMs)
-      releaseCounters(base, h[3], h[9], h[10], h[11] == '1', amount, true)
+      -- Spend counters keep an expired hold: the spend was authorised (and may still be presented).
+      endHold(base, holdKey, holdId, h[2], 'expired', retentionMs)
       out[#out + 1] = holdId
       out[#out + 1] = h[2]
       out[#out + 1] = h[3]
@@ -498,9 +502,9 @@ end
 
 --[[
 gw_debit: ARGV 1 token, 2 now, 3 account, 4 amount, 5 holdId (''), 6 key, 7 retentionMs, 8 requireClaim.
-A cleared transaction: balance -= amount; a pending hold it names is posted (no longer held).
-A clearing with no usable hold still posts: the money has left.
-Returns 'fenced' | 'missing' | 'replayed' | 'ok'.
+A cleared transaction: balance -= amount; the pending hold it names is posted (no longer held).
+Without a hold id it is a force post. Returns 'fenced' | 'missing' (no such account, or the named
+hold is not pending on it: nothing changes) | 'replayed' | 'ok'.
 ]]
 local function debit(keys, args)
   if isFenced(keys[1], tonumber(args[1]), args[8] == '1') then
@@ -518,24 +522,25 @@ local function debit(keys, args)
   if redis.call('EXISTS', marker) == 1 then
     return 'replayed'
   end
-  redis.call('HINCRBY', acctKey, 'bal', int(-tonumber(args[4])))
   local holdId = args[5]
   if holdId ~= '' then
     local holdKey = base .. 'hold:' .. holdId
     local h = redis.call('HMGET', holdKey, 'st', 'acct', 'amt')
-    if h[1] == 'pending' and h[2] == account then
-      redis.call('HINCRBY', acctKey, 'pend', int(-num(h[3])))
-      redis.call('HSET', holdKey, 'set', 'clear')
-      endHold(base, holdKey, holdId, account, 'posted', now, retentionMs)
+    if h[1] ~= 'pending' or h[2] ~= account then
+      return 'missing'
     end
+    redis.call('HINCRBY', acctKey, 'pend', int(-num(h[3])))
+    redis.call('HSET', holdKey, 'set', 'clear')
+    endHold(base, holdKey, holdId, account, 'posted', retentionMs)
   end
+  redis.call('HINCRBY', acctKey, 'bal', int(-tonumber(args[4])))
   redis.call('SET', marker, 'debit', 'PX', retentionMs)
   return 'ok'
 end
 
 --[[
 gw_account: read only. ARGV 1 account, 2 now, 3 hold limit.
-Returns {} when unknown, else currency, balance, overdraft, pending, then 8 fields per hold:
+Returns {} when unknown, else currency, balance, overdraft, pending, then 8 fields per pending hold:
 holdId, card, amount, status, key, createdAt, expiresAt, overdrawn.
 ]]
 local function accountView(keys, args)
@@ -551,7 +556,7 @@ local function accountView(keys, args)
   local ids = redis.call('ZRANGEBYSCORE', base .. 'holds:' .. account, now, '+inf', 'LIMIT', 0, limit)
   for _, holdId in ipairs(ids) do
     local h = redis.call('HMGET', base .. 'hold:' .. holdId, 'acct', 'card', 'amt', 'st', 'key', 'ct', 'exp', 'od')
-    if h[1] == account then
+    if h[1] == account and h[4] == 'pending' then
       out[#out + 1] = holdId
       out[#out + 1] = h[2] or ''
       out[#out + 1] = num(h[3])

@@ -114,7 +114,7 @@ describe('authorise', () => {
     const view = await ledger.getAccount(accountId);
     assert.equal(view?.balanceMinor, 7_500);
     assert.equal(view?.availableMinor, 7_500);
-    assert.equal(view?.holds.filter((hold) => hold.status === 'pending').length, 0);
+    assert.equal(view?.holds.length, 0);
   });
 
   test('an incremental authorisation grows the original hold, checking available for the delta only', async () => {
@@ -130,6 +130,17 @@ describe('authorise', () => {
     assert.equal(view?.holds.length, 1);
     assert.equal(view?.holds[0]?.amountMinor, 9_000);
     assert.equal(view?.availableMinor, 1_000);
+  });
+
+  test('an incremental authorisation whose original holds nothing (unknown, released) declines 12', async () => {
+    const accountId = await freshAccount(10_000);
+    assert.equal((await ledger.apply(authoriseOp(accountId, 100, { incrementOf: 'never-seen' }))).responseCode, '12');
+    const original = authoriseOp(accountId, 1_000);
+    await ledger.apply(original);
+    await ledger.apply(reverseOp(accountId, { originalKey: original.idempotencyKey }));
+    const late = await ledger.apply(authoriseOp(accountId, 100, { incrementOf: original.idempotencyKey }));
+    assert.equal(late.responseCode, '12');
+    assert.equal((await ledger.getAccount(accountId))?.availableMinor, 10_000);
   });
 });
 
@@ -174,7 +185,7 @@ describe('reverse', () => {
     assert.equal(second.approvedMinor, 0, 'a second reversal of a released hold releases nothing');
     const view = await ledger.getAccount(accountId);
     assert.equal(view?.availableMinor, 10_000);
-    assert.equal(view?.holds[0]?.status, 'released');
+    assert.equal(view?.holds.length, 0, 'the account lists pending holds only');
   });
 
   test('a partial reversal (DE 95) releases down to the remaining amount', async () => {
@@ -230,6 +241,15 @@ describe('reverse', () => {
     assert.equal((await ledger.getAccount(accountId))?.availableMinor, 10_000);
   });
 
+  test('a reversal of a declined original finds nothing to release: original-unknown', async () => {
+    const accountId = await freshAccount(100);
+    const declined = authoriseOp(accountId, 5_000);
+    assert.equal((await ledger.apply(declined)).responseCode, '51');
+    const reversal = await ledger.apply(reverseOp(accountId, { originalKey: declined.idempotencyKey }));
+    assert.equal(reversal.status, 'original-unknown');
+    assert.equal((await ledger.apply(declined)).responseCode, '51', 'the original still replays its decline');
+  });
+
   test('reversing a single-message (posted) transaction refunds the balance', async () => {
     const accountId = await freshAccount(10_000);
     const original = authoriseOp(accountId, 2_000, { settlement: 'post' });
@@ -262,8 +282,21 @@ describe('admin steps', () => {
     const posted = await ledger.debit(accountId, 550, auth.holdId, 'debit-a', shard, TOKEN);
     assert.equal(posted?.balanceMinor, 950);
     assert.equal(posted?.availableMinor, 950, 'the posted hold no longer counts against available');
-    assert.equal(posted?.holds.find((hold) => hold.holdId === auth.holdId)?.status, 'posted');
+    assert.equal(posted?.holds.find((hold) => hold.holdId === auth.holdId), undefined, 'no longer pending');
     assert.equal((await ledger.debit(accountId, 550, auth.holdId, 'debit-a', shard, TOKEN))?.balanceMinor, 950);
+  });
+
+  test('a debit naming a hold that is not pending on the account changes nothing', async () => {
+    const accountId = await freshAccount(1_000);
+    const shard = shardOf(accountId);
+    assert.equal(await ledger.debit(accountId, 100, 'no-such-hold', 'debit-x', shard, TOKEN), undefined);
+    const auth = authoriseOp(accountId, 300);
+    await ledger.apply(auth);
+    await ledger.apply(reverseOp(accountId, { originalKey: auth.idempotencyKey }));
+    assert.equal(await ledger.debit(accountId, 300, auth.holdId, 'debit-y', shard, TOKEN), undefined);
+    assert.equal((await ledger.getAccount(accountId))?.balanceMinor, 1_000);
+    assert.equal((await ledger.debit(accountId, 250, undefined, 'force-post', shard, TOKEN))?.balanceMinor, 750,
+      'a clearing with no hold is a force post');
   });
 
   test('unknown accounts: getAccount undefined, credit undefined, authorise declined without a record', async () => {
@@ -304,7 +337,7 @@ describe('expiry sweep', () => {
       .filter((hold) => hold.accountId === accountId).length, 0);
     const view = await ledger.getAccount(accountId);
     assert.equal(view?.availableMinor, 8_000);
-    assert.equal(view?.holds.find((hold) => hold.holdId === soon.holdId)?.status, 'expired');
+    assert.deepEqual(view?.holds.map((hold) => hold.holdId), [later.holdId]);
     const reversal = await ledger.apply(reverseOp(accountId, { originalKey: soon.idempotencyKey }));
     assert.equal(reversal.approvedMinor, 0, 'an expired hold is not released twice');
   });
