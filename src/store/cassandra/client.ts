@@ -1,0 +1,116 @@
+/**
+ * The cassandra-driver client, set up deliberately (../shared/docs/reliability-notes.md section 4):
+ * - protocol v4: the driver speaks v1-v4 only; naming it skips a failed v5/DSE probe on every connect;
+ * - the local data centre named, so requests stay in it (LOCAL_QUORUM means this DC's replicas);
+ * - execution profiles carry consistency and client timeouts per kind of work, so the hot path passes
+ *   one constant options object and builds nothing per call;
+ * - retries only for idempotent statements, on the next host (retry-policy.ts);
+ * - speculative execution off unless configured; the driver never speculates on a non-idempotent
+ *   statement anyway, and every statement here is idempotent;
+ * - reconnection to a downed node with a short exponential backoff, so a node that is back is used
+ *   again within seconds (the journal drains sooner).
+ */
+import { Client, ExecutionProfile, policies, types, type QueryOptions } from 'cassandra-driver';
+import type { CassandraStoreSettings, ConsistencyName } from './options';
+import { IdempotentOnlyRetryPolicy } from './retry-policy';
+
+export const consistencyByName: Readonly<Record<ConsistencyName, types.consistencies>> = {
+  ONE: types.consistencies.one,
+  LOCAL_ONE: types.consistencies.localOne,
+  LOCAL_QUORUM: types.consistencies.localQuorum,
+  QUORUM: types.consistencies.quorum,
+  EACH_QUORUM: types.consistencies.eachQuorum,
+  ALL: types.consistencies.all,
+};
+
+/** Profile names; statements pick one through the constant option objects below. */
+export const Profile = {
+  /** Decision rows on the authorisation path: write consistency, tight client timeout. */
+  hotWrite: 'decision-write',
+  /** Reads that serve an answer or an admin call: read consistency, read timeout. */
+  read: 'decision-read',
+  /** Off the hot path (journal replay, admin writes, rebuild): same consistency, patient timeout. */
+  patientWrite: 'patient-write',
+  /** Schema changes: DDL on a loaded node takes seconds. */
+  schema: 'schema',
+} as const;
+
+/** Options objects reused by every call (no allocation per statement). */
+export const hotWriteOptions: Readonly<QueryOptions> = Object.freeze({
+  prepare: true, isIdempotent: true, executionProfile: Profile.hotWrite,
+});
+export const readOptions: Readonly<QueryOptions> = Object.freeze({
+  prepare: true, isIdempotent: true, executionProfile: Profile.read,
+});
+export const patientWriteOptions: Readonly<QueryOptions> = Object.freeze({
+  prepare: true, isIdempotent: true, executionProfile: Profile.patientWrite,
+});
+export const schemaOptions: Readonly<QueryOptions> = Object.freeze({ executionProfile: Profile.schema });
+
+/** DDL on 2 shared cores, or a rebuild reading many partitions, may take seconds. */
+const SCHEMA_TIMEOUT_MS = 30_000;
+
+export type CassandraClientSettings = Pick<CassandraStoreSettings,
+  'contactPoints' | 'localDataCenter' | 'writeConsistency' | 'readConsistency' | 'writeTimeoutMs' | 'readTimeoutMs'
+  | 'connectTimeoutMs' | 'maxRetries' | 'speculativeDelayMs' | 'reconnectBaseDelayMs' | 'reconnectMaxDelayMs'>
+  & { patientTimeoutMs: number };
+
+export function createCassandraClient(settings: CassandraClientSettings): Client {
+  const retry = new IdempotentOnlyRetryPolicy(settings.maxRetries);
+  const write = consistencyByName[settings.writeConsistency];
+  const read = consistencyByName[settings.readConsistency];
+  const options: ConstructorParameters<typeof Client>[0] = {
+    contactPoints: [...settings.contactPoints],
+    localDataCenter: settings.localDataCenter,
+    protocolOptions: { maxVersion: 4 },
+    socketOptions: {
+      connectTimeout: settings.connectTimeoutMs,
+      readTimeout: settings.readTimeoutMs,
+      // Many concurrent small writes: Nagle would hold them back.
+      tcpNoDelay: true,
+    },
+    policies: {
+      retry,
+      reconnection: new policies.reconnection.ExponentialReconnectionPolicy(
+        settings.reconnectBaseDelayMs, settings.reconnectMaxDelayMs, true),
+      speculativeExecution: settings.speculativeDelayMs > 0
+        ? new policies.speculativeExecution.ConstantSpeculativeExecutionPolicy(settings.speculativeDelayMs, 1)
+        : new policies.speculativeExecution.NoSpeculativeExecutionPolicy(),
+    },
+    queryOptions: { consistency: read, prepare: true },
+    profiles: [
+      new ExecutionProfile(Profile.hotWrite, { consistency: write, readTimeout: settings.writeTimeoutMs, retry }),
+      new ExecutionProfile(Profile.read, { consistency: read, readTimeout: settings.readTimeoutMs, retry }),
+      new ExecutionProfile(Profile.patientWrite, { consistency: write, readTimeout: settings.patientTimeoutMs, retry }),
+      new ExecutionProfile(Profile.schema, { consistency: write, readTimeout: SCHEMA_TIMEOUT_MS, retry }),
+    ],
+  };
+  return new Client(options);
+}
+
+/**
+ * Connected client for the store. No session keyspace: every statement names its keyspace, so the
+ * same client can create the keyspace first (migrations) and then use it.
+ */
+export async function connectCassandra(settings: CassandraClientSettings): Promise<Client> {
+  const client = createCassandraClient(settings);
+  try {
+    await client.connect();
+  } catch (error: unknown) {
+    await client.shutdown().catch(() => undefined);
+    throw error;
+  }
+  return client;
+}
+
+/** Client settings from the store settings; the patient timeout is the journal's replay timeout. */
+export function clientSettingsOf(settings: CassandraStoreSettings): CassandraClientSettings {
+  return {
+    contactPoints: settings.contactPoints, localDataCenter: settings.localDataCenter,
+    writeConsistency: settings.writeConsistency, readConsistency: settings.readConsistency,
+    writeTimeoutMs: settings.writeTimeoutMs, readTimeoutMs: settings.readTimeoutMs,
+    connectTimeoutMs: settings.connectTimeoutMs, maxRetries: settings.maxRetries,
+    speculativeDelayMs: settings.speculativeDelayMs, reconnectBaseDelayMs: settings.reconnectBaseDelayMs,
+    reconnectMaxDelayMs: settings.reconnectMaxDelayMs, patientTimeoutMs: settings.journal.replayTimeoutMs,
+  };
+}
