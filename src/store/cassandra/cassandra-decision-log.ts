@@ -1,0 +1,221 @@
+/**
+ * The decision log on Cassandra (the stack backend's DecisionLog).
+ *
+ * One append writes the record to every table that serves a read of it, each an idempotent INSERT
+ * (same values under the same primary key on a retry or a journal replay), sent in parallel:
+ * decisions (the record, by account and day), decisions_by_key (repeats), decisions_by_card (admin
+ * API), decisions_by_reference (reversal matching; its rows share one partition, so they go as one
+ * UNLOGGED batch, which is one mutation on one replica set, not a multi-partition batch), and the
+ * hold movements and postings the decision caused (hold-movements.ts). The append resolves only when
+ * every write is acknowledged at the write consistency; it rejects when any fails or when the whole
+ * append passes `appendTimeoutMs`, and then the configured policy decides (decline, or journal:
+ * journaling-decision-log.ts). No lightweight transactions: four Paxos round trips per write would
+ * not fit the budget, and idempotent keys make them unnecessary.
+ */
+import type { Client, QueryOptions } from 'cassandra-driver';
+import type { DecisionLog, DecisionRecord } from '../../authorise/decision-log';
+import { UtcCalendar } from '../../authorise/calendar';
+import { Profile, hotWriteOptions, patientWriteOptions, readOptions } from './client';
+import { previousMonthKey, textOf } from './cql-values';
+import {
+  decisionColumnNames, decisionPartitionAccount, decisionValues, recordFromRow, referencesOf,
+  type ReferenceKind,
+} from './decision-rows';
+import { effectsOf, needsHoldSettlement, needsOriginal, type EffectContext } from './hold-movements';
+import { checkKeyspaceName } from './migrations';
+import { MovementWriter, movementStatements } from './movement-rows';
+import { cardHistoryTtlSeconds, lookupTtlSeconds } from './options';
+
+export interface CassandraDecisionLogOptions {
+  keyspace: string;
+  holdExpiryDays: number;
+  /** Months GET /v1/decisions?cardId= looks back. */
+  cardHistoryMonths: number;
+  /** Bound on one hot-path append, all rows and retries included. */
+  appendTimeoutMs: number;
+  /** Shut the client down on close: true when this log is the client's only user. */
+  ownsClient?: boolean;
+}
+
+/** The append did not complete inside its bound; the rows may still land later (they are idempotent). */
+export class AppendTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`decision write not acknowledged within ${timeoutMs} ms`);
+    this.name = 'AppendTimeoutError';
+  }
+}
+
+/** Most rows GET /v1/decisions returns: an admin read, bounded so one call cannot scan a card's year. */
+const MAX_RECENT_LIMIT = 1000;
+
+const hotBatchOptions: Readonly<QueryOptions> = Object.freeze({
+  prepare: true, isIdempotent: true, logged: false, executionProfile: Profile.hotWrite,
+});
+const patientBatchOptions: Readonly<QueryOptions> = Object.freeze({
+  prepare: true, isIdempotent: true, logged: false, executionProfile: Profile.patientWrite,
+});
+
+export type WriteMode = 'hot' | 'patient';
+
+export class CassandraDecisionLog implements DecisionLog {
+  private readonly calendar = new UtcCalendar();
+  private readonly movements: MovementWriter;
+  private readonly lookupTtl: number;
+  private readonly cardTtl: number;
+  private readonly insertDecision: string;
+  private readonly insertByKey: string;
+  private readonly insertByCard: string;
+  private readonly insertReference: string;
+  private readonly selectByKey: string;
+  private readonly selectByCard: string;
+  private readonly selectByReference: string;
+  private readonly selectAccountDay: string;
+  private closed = false;
+
+  constructor(private readonly client: Client, private readonly options: CassandraDecisionLogOptions) {
+    const ks = checkKeyspaceName(options.keyspace);
+    const columns = decisionColumnNames.join(', ');
+    const markers = decisionColumnNames.map(() => '?').join(', ');
+    this.insertDecision = `INSERT INTO ${ks}.decisions (${columns}, day) VALUES (${markers}, ?)`;
+    this.insertByKey = `INSERT INTO ${ks}.decisions_by_key (${columns}) VALUES (${markers}) USING TTL ?`;
+    this.insertByCard = `INSERT INTO ${ks}.decisions_by_card (${columns}, month) VALUES (${markers}, ?) USING TTL ?`;
+    this.insertReference = `INSERT INTO ${ks}.decisions_by_reference (pan_hash, reference_kind, reference, decided_at,
+      idempotency_key, decision_id, account_id, hold_id, approved_minor, response_code)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
+    this.selectByKey = `SELECT * FROM ${ks}.decisions_by_key WHERE idempotency_key = ?`;
+    this.selectByCard = `SELECT * FROM ${ks}.decisions_by_card WHERE card_id = ? AND month = ? LIMIT ?`;
+    this.selectByReference = `SELECT idempotency_key FROM ${ks}.decisions_by_reference
+      WHERE pan_hash = ? AND reference_kind = ? AND reference = ?`;
+    this.selectAccountDay = `SELECT * FROM ${ks}.decisions WHERE account_id = ? AND day = ?`;
+    this.lookupTtl = lookupTtlSeconds(options);
+    this.cardTtl = cardHistoryTtlSeconds(options);
+    this.movements = new MovementWriter(client, movementStatements(ks), this.lookupTtl);
+  }
+
+  /** Hot path: resolves when every row is acknowledged, rejects on failure or after appendTimeoutMs. */
+  append(record: DecisionRecord): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('decision log is closed'));
+    return withDeadline(this.write(record, 'hot'), this.options.appendTimeoutMs);
+  }
+
+  /**
+   * Writes every row of the record. 'hot' uses the tight write timeout; 'patient' (journal replay,
+   * tools) the long one. Same rows either way, so a replay over a write that did land changes nothing.
+   */
+  async write(record: DecisionRecord, mode: WriteMode): Promise<void> {
+    const writeOptions = mode === 'hot' ? hotWriteOptions : patientWriteOptions;
+    const lookupOptions = mode === 'hot' ? readOptions : patientWriteOptions;
+    const context: EffectContext = {};
+    if (needsOriginal(record)) {
+      context.original = await this.findByKey(record.originalKey, lookupOptions);
+    } else if (needsHoldSettlement(record)) {
+      context.holdSettlement = await this.movements.holdSettlement(record.accountId, record.holdId, lookupOptions);
+    }
+    const effects = effectsOf(record, context, this.options.holdExpiryDays);
+
+    const partitionAccount = decisionPartitionAccount(record);
+    const values = decisionValues(record, partitionAccount);
+    const writes: Promise<unknown>[] = [
+      this.client.execute(this.insertDecision, [...values, this.calendar.dayKey(record.decidedAtMs)], writeOptions),
+      this.client.execute(this.insertByKey, [...values, this.lookupTtl], writeOptions),
+    ];
+    if (record.cardId !== '') {
+      writes.push(this.client.execute(this.insertByCard,
+        [...values, this.calendar.monthKey(record.decidedAtMs), this.cardTtl], writeOptions));
+    }
+    const references = referencesOf(record);
+    if (references.length === 1) {
+      const only = references[0];
+      if (only !== undefined) writes.push(this.client.execute(this.insertReference, this.referenceValues(record, only.kind, only.value), writeOptions));
+    } else if (references.length > 1) {
+      // Every reference row is in the record's PAN-hash partition: one unlogged batch, one mutation.
+      const queries = references.map((reference) => ({
+        query: this.insertReference, params: this.referenceValues(record, reference.kind, reference.value),
+      }));
+      writes.push(this.client.batch(queries, mode === 'hot' ? hotBatchOptions : patientBatchOptions));
+    }
+    for (const hold of effects.holds) writes.push(this.movements.writeHold(hold, writeOptions));
+    for (const entry of effects.postings) writes.push(this.movements.writePosting(entry, writeOptions));
+    await Promise.all(writes);
+  }
+
+  private referenceValues(record: DecisionRecord, kind: ReferenceKind, value: string): unknown[] {
+    return [
+      record.panHash, kind, value, record.decidedAtMs, record.idempotencyKey, record.decisionId, record.accountId,
+      record.holdId, record.approvedMinor, record.responseCode, this.lookupTtl,
+    ];
+  }
+
+  findByIdempotencyKey(idempotencyKey: string): Promise<DecisionRecord | undefined> {
+    return this.findByKey(idempotencyKey, readOptions);
+  }
+
+  private async findByKey(idempotencyKey: string, options: QueryOptions): Promise<DecisionRecord | undefined> {
+    const result = await this.client.execute(this.selectByKey, [idempotencyKey], options);
+    const row = result.first();
+    return row === null || row === undefined ? undefined : recordFromRow(row);
+  }
+
+  /** Newest first, walking back month partitions until `limit` or the kept history runs out. */
+  async recentForCard(cardId: string, limit: number, nowMs: number = Date.now()): Promise<DecisionRecord[]> {
+    const wanted = Math.min(Math.max(0, Math.floor(limit)), MAX_RECENT_LIMIT);
+    const found: DecisionRecord[] = [];
+    if (wanted === 0 || cardId === '') return found;
+    let month = this.calendar.monthKey(nowMs);
+    for (let step = 0; step <= this.options.cardHistoryMonths && found.length < wanted; step += 1) {
+      const result = await this.client.execute(this.selectByCard, [cardId, month, wanted - found.length], readOptions);
+      for (const row of result.rows) found.push(recordFromRow(row));
+      month = previousMonthKey(month);
+    }
+    return found;
+  }
+
+  /**
+   * Decisions a reversal may refer to, by DE 32+11+7 ('stan', see stanReference), DE 37 ('rrn') or
+   * DE 38 ('approval'), among those on the card with this PAN hash; newest first.
+   */
+  async findByReference(panHash: string, kind: ReferenceKind, value: string): Promise<DecisionRecord[]> {
+    const result = await this.client.execute(this.selectByReference, [panHash, kind, value], readOptions);
+    const records: DecisionRecord[] = [];
+    for (const row of result.rows) {
+      const record = await this.findByKey(textOf(row.get('idempotency_key')), readOptions);
+      if (record !== undefined) records.push(record);
+    }
+    return records;
+  }
+
+  /** Every decision of an account on one UTC day (YYYYMMDD), newest first: reconciliation and audits. */
+  async decisionsOfAccountDay(accountId: string, dayKey: string): Promise<DecisionRecord[]> {
+    const records: DecisionRecord[] = [];
+    // Paged: a busy account's day can exceed one page; eachRow-style paging keeps memory per page.
+    let pageState: string | undefined;
+    do {
+      const pageOptions: QueryOptions = { ...readOptions, fetchSize: 500 };
+      if (pageState !== undefined) pageOptions.pageState = pageState;
+      const result = await this.client.execute(this.selectAccountDay, [accountId, dayKey], pageOptions);
+      for (const row of result.rows) records.push(recordFromRow(row));
+      pageState = result.pageState ?? undefined;
+    } while (pageState !== undefined);
+    return records;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.options.ownsClient === true) await this.client.shutdown();
+  }
+}
+
+/** Resolves or rejects as `work` does, or rejects with AppendTimeoutError after timeoutMs, whichever is first. */
+function withDeadline(work: Promise<void>, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new AppendTimeoutError(timeoutMs)), timeoutMs);
+    work.then(() => {
+      clearTimeout(timer);
+      resolve();
+    }, (error: unknown) => {
+      clearTimeout(timer);
+      reject(error instanceof Error ? error : new Error(String(error)));
+    });
+  });
+}

@@ -1,0 +1,205 @@
+// Shared set-up for the Cassandra store tests: a keyspace of their own on the test node (dropped at
+// the end), settings for the single node (consistency ONE, timeouts that tolerate 2 shared cores),
+// decision records built from test PANs, and a TCP proxy that can cut one client off Cassandra
+// without stopping the node other suites share.
+import { randomBytes, randomUUID } from 'node:crypto';
+import net from 'node:net';
+import type { Client } from 'cassandra-driver';
+import type { DecisionRecord } from '../../../src/authorise/decision-log';
+import { PanHasher, maskPan } from '../../../src/authorise/pan-protection';
+import { clientSettingsOf, connectCassandra } from '../../../src/store/cassandra/client';
+import { dropKeyspace, migrate } from '../../../src/store/cassandra/migrations';
+import { cassandraSettings, type CassandraStoreSettings } from '../../../src/store/cassandra/options';
+import { cassandraContactPoints, cassandraLocalDataCenter } from '../../support/services';
+
+export const panHasher = new PanHasher('test-pan-hash-key-for-cassandra-store-tests');
+
+/** Test PANs (Luhn-valid test ranges); none may ever be found in clear in a table. */
+export const testPans: readonly string[] = [
+  '4000056655665556', '5555555555554444', '4111111111111111', '2223003122003222', '5200828282828210',
+];
+
+export function uniqueKeyspace(label: string): string {
+  return `t_${label}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Settings for the single test node; `contactPoints` may point at a CuttableProxy instead. */
+export function testSettings(keyspace: string, overrides: Partial<CassandraStoreSettings> = {}): CassandraStoreSettings {
+  return cassandraSettings({
+    contactPoints: [...cassandraContactPoints],
+    localDataCenter: cassandraLocalDataCenter,
+    keyspace,
+    replication: { class: 'SimpleStrategy', replicationFactor: 1 },
+    writeConsistency: 'ONE',
+    readConsistency: 'ONE',
+    // Functional tests share 2 cores with a JVM and other suites: generous bounds keep them from
+    // flaking; the policy tests set tight ones where the bound itself is what they check.
+    writeTimeoutMs: 2000,
+    appendTimeoutMs: 3000,
+    readTimeoutMs: 2000,
+    connectTimeoutMs: 2000,
+    reconnectBaseDelayMs: 100,
+    reconnectMaxDelayMs: 500,
+    ...overrides,
+  });
+}
+
+export async function openClient(settings: CassandraStoreSettings): Promise<Client> {
+  return connectCassandra(clientSettingsOf(settings));
+}
+
+/** A client on the real node with the keyspace migrated; drop it with dropTestKeyspace. */
+export async function openMigrated(keyspace: string): Promise<{ client: Client; settings: CassandraStoreSettings }> {
+  const settings = testSettings(keyspace);
+  const client = await openClient(settings);
+  await migrate(client, keyspace, settings.replication);
+  return { client, settings };
+}
+
+export async function dropTestKeyspace(client: Client, keyspace: string): Promise<void> {
+  try {
+    await dropKeyspace(client, keyspace);
+  } finally {
+    await client.shutdown();
+  }
+}
+
+let stanCounter = 0;
+
+/** A decision record as the authoriser writes it, for the PAN given (only its hash and mask are kept). */
+export function decisionRecord(pan: string, overrides: Partial<DecisionRecord> = {}): DecisionRecord {
+  stanCounter = (stanCounter + 1) % 1_000_000;
+  const stan = String(stanCounter).padStart(6, '0');
+  const nowMs = overrides.decidedAtMs ?? Date.now();
+  const holdId = overrides.holdId ?? randomUUID();
+  return {
+    decisionId: holdId !== '' ? holdId : randomUUID(),
+    idempotencyKey: `10:12345678901:${stan}:${randomUUID().slice(0, 10)}`,
+    kind: 'authorisation',
+    mti: '0100',
+    accountId: 'acct-1',
+    cardId: 'card-1',
+    panHash: panHasher.hash(pan),
+    panMasked: maskPan(pan),
+    responseCode: '00',
+    approvalCode: 'A1B2C3',
+    requestedMinor: 1234,
+    approvedMinor: 1234,
+    currency: '826',
+    holdId,
+    originalKey: '',
+    stan,
+    rrn: `RRN${stan}${randomBytes(2).toString('hex')}`,
+    transmissionDateTime: '1126120000',
+    acquirerId: '12345678901',
+    standIn: false,
+    overdrawn: false,
+    receivedAtMs: nowMs - 3,
+    decidedAtMs: nowMs,
+    shard: 3,
+    fencingToken: 7,
+    ...overrides,
+  };
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until the condition holds or the bound passes; returns whether it held. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await delay(stepMs);
+  }
+  return condition();
+}
+
+export function percentile(sortedMs: readonly number[], fraction: number): number {
+  if (sortedMs.length === 0) return Number.NaN;
+  const index = Math.min(sortedMs.length - 1, Math.ceil(fraction * sortedMs.length) - 1);
+  return sortedMs[Math.max(0, index)] as number;
+}
+
+type ProxyMode = 'open' | 'blackhole' | 'refuse';
+
+/**
+ * A TCP proxy in this process between one client and the Cassandra node. 'blackhole' keeps every
+ * connection open but forwards nothing (a hung node: the client's requests time out); 'refuse'
+ * resets every connection and new ones (a dead node); 'open' forwards again, after dropping the
+ * connections that lost bytes while cut, so the driver reconnects on clean streams.
+ */
+export class CuttableProxy {
+  private modeValue: ProxyMode = 'open';
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(private readonly server: net.Server, private readonly targetHost: string,
+    private readonly targetPort: number) {
+    server.on('connection', (socket) => this.accept(socket));
+  }
+
+  static async start(target: string): Promise<CuttableProxy> {
+    const separator = target.lastIndexOf(':');
+    const server = net.createServer();
+    const proxy = new CuttableProxy(server, target.slice(0, separator), Number(target.slice(separator + 1)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get contactPoint(): string {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('proxy is not listening');
+    return `127.0.0.1:${address.port}`;
+  }
+
+  get mode(): ProxyMode {
+    return this.modeValue;
+  }
+
+  private track(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  }
+
+  private accept(client: net.Socket): void {
+    this.track(client);
+    if (this.modeValue === 'refuse') {
+      client.resetAndDestroy();
+      return;
+    }
+    if (this.modeValue === 'blackhole') {
+      client.on('data', () => undefined);
+      return;
+    }
+    const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
+    this.track(upstream);
+    upstream.setNoDelay(true);
+    client.setNoDelay(true);
+    client.on('data', (bytes) => { if (this.modeValue === 'open') upstream.write(bytes); });
+    upstream.on('data', (bytes) => { if (this.modeValue === 'open') client.write(bytes); });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  }
+
+  blackhole(): void {
+    this.modeValue = 'blackhole';
+  }
+
+  refuse(): void {
+    this.modeValue = 'refuse';
+    for (const socket of this.sockets) socket.resetAndDestroy();
+  }
+
+  restore(): void {
+    const wasCut = this.modeValue !== 'open';
+    this.modeValue = 'open';
+    if (wasCut) for (const socket of this.sockets) socket.destroy();
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
