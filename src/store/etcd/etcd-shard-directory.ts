@@ -175,6 +175,17 @@ export class EtcdShardDirectory implements ShardDirectory {
     return true;
   }
 
+  /**
+   * Runs the gain again for every owned shard (mark it claiming, claimShard, gain listeners, serve):
+   * for when the ledger's store was replaced and may have lost acknowledged writes (wire it to
+   * RedisLedger.onStoreReplaced). The shards answer 91 meanwhile, as during a takeover.
+   */
+  rebuildOwnedShards(): void {
+    for (let shard = 0; shard < this.shardCount; shard += 1) {
+      if (this.owned[shard] === 1) void this.regain(shard, this.ownedToken[shard]!);
+    }
+  }
+
   /** Resolves true once isReady(), or false after timeoutMs (start-up, tests). */
   async waitUntilReady(timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;

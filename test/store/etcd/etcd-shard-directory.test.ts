@@ -148,3 +148,18 @@ test('an owner whose Redis lost its data claims its shards there again', async (
   }, 'fences restored');
   await waitFor(1_000, () => gains.length === SHARD_COUNT && directory.isReady(), 'listeners reran and shards served');
 });
+
+test('rebuildOwnedShards reruns the gain listeners for every owned shard with the same tokens', async () => {
+  const { namespace, ledger } = await setUp();
+  const directory = await started(namespace, ledger);
+  assert.ok(await directory.waitUntilReady(3_000));
+  const tokens = allShards().map((shard) => directory.currentToken(shard));
+  const rebuilt: [number, number][] = [];
+  directory.onShardGained((shard, token) => {
+    rebuilt.push([shard, token]);
+  });
+  directory.rebuildOwnedShards();
+  await waitFor(3_000, () => rebuilt.length === SHARD_COUNT && directory.isReady(), 'rebuilt and served again');
+  assert.deepEqual(rebuilt.sort((left, right) => left[0] - right[0]), allShards().map((shard) => [shard, tokens[shard]]));
+  assert.deepEqual(allShards().map((shard) => directory.currentToken(shard)), tokens);
+});
