@@ -60,7 +60,9 @@ async function cpuProfile(options: BenchOptions, ladder: LadderOptions): Promise
   const step = await runStep(ladder, options.cpuProfileRate, 99, profileDir);
   const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error(`the gateway wrote no .cpuprofile into ${profileDir}`);
-  const summary = summariseCpuProfile(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as unknown);
+  // Only the measured window: start-up and warm-up would otherwise dominate a short run.
+  const summary = summariseCpuProfile(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as unknown,
+    step.details.windowMonotonicMicros);
   writeJson(join(options.resultsDir, `profile-${options.profile}.json`), {
     kind: 'cpu-profile', profile: options.profile, recordedAt: new Date().toISOString(), machine: machineInfo(),
     command: `${commandLine(options)}`, ratePerSec: options.cpuProfileRate, durationSeconds: options.durationSeconds,

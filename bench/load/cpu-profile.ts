@@ -78,22 +78,34 @@ function shortLocation(url: string, line: number): string {
   return `${url.replace(/^file:\/\//, '')}:${line}`;
 }
 
-export function summariseCpuProfile(profile: unknown, top = 20): CpuProfileSummary {
+/**
+ * Summarises the samples taken inside `window` (CLOCK_MONOTONIC microseconds, V8's profile clock),
+ * or all of them: a whole-process profile is dominated by start-up (module loading, schema
+ * compilation) unless it is cut to the load.
+ */
+export function summariseCpuProfile(profile: unknown, window?: readonly [number, number], top = 20): CpuProfileSummary {
   if (!isRecord(profile)) throw new Error('not a V8 CPU profile');
   const nodes = readNodes(profile);
   const samples = profile['samples'];
   const deltas = profile['timeDeltas'];
-  if (!Array.isArray(samples) || !Array.isArray(deltas) || samples.length !== deltas.length) {
-    throw new Error('not a V8 CPU profile: samples and timeDeltas missing or unequal');
+  const startTime = profile['startTime'];
+  if (!Array.isArray(samples) || !Array.isArray(deltas) || samples.length !== deltas.length || typeof startTime !== 'number') {
+    throw new Error('not a V8 CPU profile: startTime, samples or timeDeltas missing');
   }
-  // Each sample's time is the gap to the next sample (V8's own attribution).
+  const from = window?.[0] ?? -Infinity;
+  const to = window?.[1] ?? Infinity;
+  // Sample i was taken at startTime + the sum of deltas up to i; its time is the gap to the next
+  // sample (V8's own attribution).
   const selfMicros = new Map<number, number>();
   let sampledMicros = 0;
+  let takenAt = startTime;
   for (let index = 0; index < samples.length; index++) {
+    const delta = deltas[index];
+    takenAt += typeof delta === 'number' ? delta : 0;
     const next = index + 1 < deltas.length ? deltas[index + 1] : 0;
     const micros = typeof next === 'number' && next > 0 ? next : 0;
     const id = samples[index];
-    if (typeof id !== 'number') continue;
+    if (typeof id !== 'number' || takenAt < from || takenAt > to) continue;
     selfMicros.set(id, (selfMicros.get(id) ?? 0) + micros);
     sampledMicros += micros;
   }

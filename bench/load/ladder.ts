@@ -90,6 +90,7 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
         loadAverage1m: loadAverage,
         saturated: reasons.length > 0,
         saturationReasons: reasons,
+        windowMonotonicMicros: result.windowMonotonicMicros,
       },
     };
   } finally {

@@ -66,6 +66,11 @@ export interface OpenLoopResult {
   undecodableResponses: number;
   /** Measured requests by kind name (card case names, reversal, duplicate). */
   sentByKind: Record<string, number>;
+  /**
+   * The measured window on CLOCK_MONOTONIC in microseconds: the clock V8 stamps CPU profiles
+   * with, in every process, so a gateway's --cpu-prof samples can be cut to this window.
+   */
+  windowMonotonicMicros: [from: number, to: number];
 }
 
 const SIGN_ON_TIMEOUT_MS = 5_000;
@@ -118,6 +123,7 @@ class OpenLoopStep implements ResponseSink {
   private readonly unexpected = new Map<string, number>();
   private readonly lost: LossCounts = { timeout: 0, closed: 0, unsent: 0, overwritten: 0 };
   private startMs = 0;
+  private startMonotonicMicros = 0;
   private windowStartMs = 0;
   private windowEndMs = 0;
   private next = 0;
@@ -153,6 +159,7 @@ class OpenLoopStep implements ResponseSink {
       this.sendingDone = resolve;
     });
     this.startMs = performance.now();
+    this.startMonotonicMicros = Number(process.hrtime.bigint() / 1000n);
     this.windowStartMs = this.startMs + this.options.warmupMs;
     this.windowEndMs = this.windowStartMs + this.options.durationMs;
     this.tick();
@@ -238,6 +245,8 @@ class OpenLoopStep implements ResponseSink {
       unmatchedResponses: this.connections.reduce((sum, connection) => sum + connection.unmatchedResponses, 0),
       undecodableResponses: this.connections.reduce((sum, connection) => sum + connection.undecodable, 0),
       sentByKind,
+      windowMonotonicMicros: [this.startMonotonicMicros + this.options.warmupMs * 1000,
+        this.startMonotonicMicros + (this.options.warmupMs + this.options.durationMs) * 1000],
     };
   }
 }

@@ -51,6 +51,8 @@ export interface StepDetails {
   loadAverage1m: number;
   saturated: boolean;
   saturationReasons: string[];
+  /** See OpenLoopResult.windowMonotonicMicros. */
+  windowMonotonicMicros: [from: number, to: number];
 }
 
 export interface StepRecord {
