@@ -10,7 +10,9 @@
  *
  * Every operation carries the shard's fencing token (see shard-ownership.ts). The ledger refuses an
  * operation whose token is older than the newest it has seen for that shard, so an instance that
- * lost its shard (paused, partitioned) cannot change holds: the outcome is `fenced`.
+ * lost its shard (paused, partitioned) cannot change holds: the outcome is `fenced`. The admin
+ * writes (putAccount, credit, debit), whose results carry no outcome, throw ShardFencedError
+ * instead, and a fenced expireHolds releases nothing and reports an empty list.
  */
 import type { Account, AccountView, Hold } from './types';
 

@@ -11,6 +11,7 @@ import type {
   LedgerOutcomeStatus, ReverseOperation, SpendLimitCheck,
 } from './ledger';
 import { ResponseCode, type Account, type AccountView, type Hold } from './types';
+import { ShardFencedError } from './shard-fenced-error';
 
 /** What an authorisation or advice left behind, so a reversal can undo exactly that. */
 interface LedgerEntry {
@@ -60,6 +61,10 @@ export class MemoryLedger implements Ledger {
     if (stored !== undefined && stored.expiresAtMs > operation.nowMs) {
       return { ...stored.outcome, replayed: true };
     }
+    if (operation.kind !== 'reverse' && !this.accounts.has(operation.accountId)) {
+      // Not remembered: once the account is loaded, a retry is decided afresh.
+      return this.outcome('declined', ResponseCode.invalidCardNumber, 0, undefined, 0);
+    }
     let outcome: LedgerOutcome;
     switch (operation.kind) {
       case 'authorise': outcome = this.authorise(operation); break;
@@ -104,7 +109,8 @@ export class MemoryLedger implements Ledger {
     if (entry === undefined || entry.hold === undefined || entry.hold.status !== 'pending') {
       return this.outcome('declined', ResponseCode.invalidTransaction, 0, undefined, availableOf(state));
     }
-    const limitCode = this.limitBreach(operation.cardId, entry.limits, operation.amountMinor);
+    // The increment is today's spend: it counts against the increment's own day and month.
+    const limitCode = this.limitBreach(operation.cardId, operation.limits, operation.amountMinor);
     if (limitCode !== undefined) return this.outcome('declined', limitCode, 0, undefined, availableOf(state));
     if (operation.amountMinor > availableOf(state)) {
       return this.outcome('declined', ResponseCode.insufficientFunds, 0, undefined, availableOf(state));
@@ -112,7 +118,7 @@ export class MemoryLedger implements Ledger {
     entry.hold.amountMinor += operation.amountMinor;
     entry.amountMinor += operation.amountMinor;
     state.pendingMinor += operation.amountMinor;
-    this.countSpend(operation.cardId, entry.limits, operation.amountMinor, 0);
+    this.countSpend(operation.cardId, operation.limits, operation.amountMinor, 0);
     return this.outcome('approved', ResponseCode.approved, operation.amountMinor, entry.hold.holdId,
       availableOf(state));
   }
@@ -120,6 +126,10 @@ export class MemoryLedger implements Ledger {
   private advise(operation: AdviceOperation): LedgerOutcome {
     const state = this.accounts.get(operation.accountId);
     if (state === undefined) return this.outcome('declined', ResponseCode.invalidCardNumber, 0, undefined, 0);
+    if (this.reversedBeforeOriginal.has(operation.idempotencyKey)) {
+      // Its reversal came first: acknowledged, and nothing is held.
+      return this.outcome('original-reversed', ResponseCode.approved, 0, undefined, availableOf(state));
+    }
     const hold = this.record(operation, state, operation.amountMinor);
     this.addReferences(operation.accountId, operation.references, operation.idempotencyKey);
     const available = availableOf(state);
@@ -252,7 +262,7 @@ export class MemoryLedger implements Ledger {
   }
 
   async putAccount(account: Account, shard: number, fencingToken: number): Promise<void> {
-    if (this.isFenced(shard, fencingToken)) throw new Error(`shard ${shard} is fenced for token ${fencingToken}`);
+    if (this.isFenced(shard, fencingToken)) throw new ShardFencedError(shard, fencingToken, this.shardTokens.get(shard));
     const existing = this.accounts.get(account.accountId);
     if (existing !== undefined) {
       existing.account = { ...account };
@@ -275,7 +285,7 @@ export class MemoryLedger implements Ledger {
     fencingToken: number): Promise<AccountView | undefined> {
     const state = this.accounts.get(accountId);
     if (state === undefined) return undefined;
-    if (this.isFenced(shard, fencingToken)) throw new Error(`shard ${shard} is fenced for token ${fencingToken}`);
+    if (this.isFenced(shard, fencingToken)) throw new ShardFencedError(shard, fencingToken, this.shardTokens.get(shard));
     if (!this.adminKeys.has(idempotencyKey)) {
       this.adminKeys.set(idempotencyKey, Date.now());
       state.account.balanceMinor += amountMinor;
@@ -287,7 +297,7 @@ export class MemoryLedger implements Ledger {
     idempotencyKey: string, shard: number, fencingToken: number): Promise<AccountView | undefined> {
     const state = this.accounts.get(accountId);
     if (state === undefined) return undefined;
-    if (this.isFenced(shard, fencingToken)) throw new Error(`shard ${shard} is fenced for token ${fencingToken}`);
+    if (this.isFenced(shard, fencingToken)) throw new ShardFencedError(shard, fencingToken, this.shardTokens.get(shard));
     if (!this.adminKeys.has(idempotencyKey)) {
       if (holdId !== undefined) {
         const hold = state.holds.get(holdId);

@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type {
   AdviceOperation, AuthoriseOperation, Ledger, ReverseOperation, SpendLimitCheck,
 } from '../../src/authorise/ledger';
+import { shardOfAccount } from '../../src/authorise/shard-directory';
+import { ShardFencedError } from '../../src/authorise/shard-fenced-error';
 
 export interface LedgerUnderTest {
   ledger: Ledger;
@@ -15,7 +17,8 @@ export interface LedgerUnderTest {
 }
 
 const DAY_MS = 86_400_000;
-const SHARD = 3;
+/** Ledgers under test are opened with this many shards; each account lives in its own shard. */
+export const CONTRACT_SHARD_COUNT = 16;
 const TOKEN = 7;
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 
@@ -23,13 +26,13 @@ const generousLimits: SpendLimitCheck = {
   dayKey: '20261126', monthKey: '202611', dailySpendMinor: 1_000_000, monthlySpendMinor: 5_000_000,
 };
 
-interface Fixture { ledger: Ledger; accountId: string; cardId: string }
+interface Fixture { ledger: Ledger; accountId: string; cardId: string; shard: number }
 
 function authorise(fixture: Fixture, amountMinor: number, overrides: Partial<AuthoriseOperation> = {}):
   AuthoriseOperation {
   return {
     kind: 'authorise', settlement: 'hold', idempotencyKey: `auth-${randomUUID()}`,
-    accountId: fixture.accountId, cardId: fixture.cardId, shard: SHARD, fencingToken: TOKEN, nowMs: NOW,
+    accountId: fixture.accountId, cardId: fixture.cardId, shard: fixture.shard, fencingToken: TOKEN, nowMs: NOW,
     amountMinor, allowPartial: false, limits: generousLimits, holdId: randomUUID(),
     expiresAtMs: NOW + 7 * DAY_MS, references: {}, ...overrides,
   };
@@ -38,7 +41,7 @@ function authorise(fixture: Fixture, amountMinor: number, overrides: Partial<Aut
 function reverse(fixture: Fixture, overrides: Partial<ReverseOperation> = {}): ReverseOperation {
   return {
     kind: 'reverse', idempotencyKey: `rev-${randomUUID()}`, accountId: fixture.accountId,
-    cardId: fixture.cardId, shard: SHARD, fencingToken: TOKEN, nowMs: NOW, references: {},
+    cardId: fixture.cardId, shard: fixture.shard, fencingToken: TOKEN, nowMs: NOW, references: {},
     advice: false, ...overrides,
   };
 }
@@ -47,7 +50,7 @@ function advice(fixture: Fixture, amountMinor: number, overrides: Partial<Advice
   AdviceOperation {
   return {
     kind: 'advice', settlement: 'hold', idempotencyKey: `adv-${randomUUID()}`,
-    accountId: fixture.accountId, cardId: fixture.cardId, shard: SHARD, fencingToken: TOKEN, nowMs: NOW,
+    accountId: fixture.accountId, cardId: fixture.cardId, shard: fixture.shard, fencingToken: TOKEN, nowMs: NOW,
     amountMinor, limits: generousLimits, holdId: randomUUID(), expiresAtMs: NOW + 7 * DAY_MS,
     references: {}, ...overrides,
   };
@@ -58,10 +61,12 @@ export function runLedgerContract(name: string, makeLedger: () => Promise<Ledger
     body: (fixture: Fixture) => Promise<void>): Promise<void> {
     const { ledger, cleanup } = await makeLedger();
     try {
-      await ledger.claimShard(SHARD, TOKEN);
-      const fixture = { ledger, accountId: `acct-${randomUUID()}`, cardId: `card-${randomUUID()}` };
+      const accountId = `acct-${randomUUID()}`;
+      const fixture = { ledger, accountId, cardId: `card-${randomUUID()}`,
+        shard: shardOfAccount(accountId, CONTRACT_SHARD_COUNT) };
+      await ledger.claimShard(fixture.shard, TOKEN);
       await ledger.putAccount({ accountId: fixture.accountId, currency: '826', balanceMinor, overdraftMinor },
-        SHARD, TOKEN);
+        fixture.shard, TOKEN);
       await body(fixture);
     } finally {
       await cleanup();
@@ -214,6 +219,25 @@ export function runLedgerContract(name: string, makeLedger: () => Promise<Ledger
       assert.equal(await available(fixture), -1_500);
     }));
 
+  test(`${name}: an advice whose reversal arrived first is acknowledged and holds nothing`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const operation = advice(fixture, 2_000);
+      await fixture.ledger.apply(reverse(fixture, { originalKey: operation.idempotencyKey, advice: true }));
+      const outcome = await fixture.ledger.apply(operation);
+      assert.equal(outcome.status, 'original-reversed');
+      assert.equal(outcome.responseCode, '00');
+      assert.equal(await available(fixture), 10_000);
+    }));
+
+  test(`${name}: admin writes with an older fencing token throw ShardFencedError`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      await fixture.ledger.claimShard(fixture.shard, TOKEN + 1);
+      await assert.rejects(fixture.ledger.credit(fixture.accountId, 1, 'credit-fenced', fixture.shard, TOKEN),
+        ShardFencedError);
+      const report = await fixture.ledger.expireHolds(fixture.shard, NOW + 30 * DAY_MS, TOKEN);
+      assert.deepEqual(report.expired, []);
+    }));
+
   test(`${name}: an incremental authorisation grows its original hold`, () =>
     withAccount(10_000, 0, async (fixture) => {
       const original = authorise(fixture, 3_000);
@@ -247,7 +271,7 @@ export function runLedgerContract(name: string, makeLedger: () => Promise<Ledger
     withAccount(10_000, 0, async (fixture) => {
       await fixture.ledger.apply(authorise(fixture, 1_000, { expiresAtMs: NOW + DAY_MS }));
       await fixture.ledger.apply(authorise(fixture, 2_000, { expiresAtMs: NOW + 3 * DAY_MS }));
-      const report = await fixture.ledger.expireHolds(SHARD, NOW + 2 * DAY_MS, TOKEN);
+      const report = await fixture.ledger.expireHolds(fixture.shard, NOW + 2 * DAY_MS, TOKEN);
       assert.equal(report.expired.length, 1);
       assert.equal(report.expired[0]?.amountMinor, 1_000);
       assert.equal(await available(fixture), 8_000);
@@ -255,7 +279,7 @@ export function runLedgerContract(name: string, makeLedger: () => Promise<Ledger
 
   test(`${name}: a write carrying an older fencing token than the shard's newest is refused`, () =>
     withAccount(10_000, 0, async (fixture) => {
-      await fixture.ledger.claimShard(SHARD, TOKEN + 1);
+      await fixture.ledger.claimShard(fixture.shard, TOKEN + 1);
       const fenced = await fixture.ledger.apply(authorise(fixture, 1_000));
       assert.equal(fenced.status, 'fenced');
       assert.equal(await available(fixture), 10_000);
@@ -267,12 +291,12 @@ export function runLedgerContract(name: string, makeLedger: () => Promise<Ledger
     withAccount(10_000, 0, async (fixture) => {
       const outcome = await fixture.ledger.apply(authorise(fixture, 3_000));
       assert.ok(outcome.holdId);
-      let view = await fixture.ledger.debit(fixture.accountId, 2_800, outcome.holdId, 'debit-1', SHARD, TOKEN);
+      let view = await fixture.ledger.debit(fixture.accountId, 2_800, outcome.holdId, 'debit-1', fixture.shard, TOKEN);
       assert.equal(view?.balanceMinor, 7_200);
       assert.equal(view?.availableMinor, 7_200);
       assert.equal(view?.holds.length, 0);
-      view = await fixture.ledger.credit(fixture.accountId, 500, 'credit-1', SHARD, TOKEN);
-      view = await fixture.ledger.credit(fixture.accountId, 500, 'credit-1', SHARD, TOKEN);
+      view = await fixture.ledger.credit(fixture.accountId, 500, 'credit-1', fixture.shard, TOKEN);
+      view = await fixture.ledger.credit(fixture.accountId, 500, 'credit-1', fixture.shard, TOKEN);
       assert.equal(view?.balanceMinor, 7_700);
     }));
 

@@ -26,7 +26,7 @@ import type { Account, AccountView, Hold, HoldStatus } from '../../authorise/typ
 import { FunctionLibrary, loadLibrary, readLibrarySource } from './function-library';
 import { fenceKey, fenceKeys } from './ledger-keys';
 import { connectRedis, type RedisConnectionOptions } from './redis-client';
-import { ShardFencedError } from './shard-fenced-error';
+import { ShardFencedError } from '../../authorise/shard-fenced-error';
 
 const DAY_MS = 86_400_000;
 

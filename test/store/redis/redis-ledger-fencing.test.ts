@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RedisLedger } from '../../../src/store/redis/redis-ledger';
-import { ShardFencedError } from '../../../src/store/redis/shard-fenced-error';
+import { ShardFencedError } from '../../../src/authorise/shard-fenced-error';
 import {
   authoriseOp, claimAll, dropPrefix, NOW, openLedger, putAccount, reverseOp, shardOf, TOKEN, uniquePrefix,
 } from './ledger-fixture';
