@@ -55,6 +55,7 @@ Results go to bench/results/, the chart to docs/, and docs/benchmarks.md is rege
   --metrics-under-rate N   link rate while autocannon scrapes /metrics (default 5000; 0 skips)
   --metrics-rate N         /metrics requests per second during that run (default 20)
   --cpu-profile-rate N     afterwards, profile the gateway (--cpu-prof) at this rate
+  --start-timeout-seconds N  wait for the gateway's /readyz (default 20; stack 60)
   --results-dir DIR        default bench/results (smoke: a temp folder)
   --docs-dir DIR           default docs (smoke: the same temp folder)
   --no-report              do not regenerate benchmarks.md
@@ -89,7 +90,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       'budget-ms': { type: 'string' }, 'http-rates': { type: 'string' }, 'http-seconds': { type: 'string' },
       'metrics-under-rate': { type: 'string' }, 'metrics-rate': { type: 'string' }, 'cpu-profile-rate': { type: 'string' },
       'results-dir': { type: 'string' }, 'docs-dir': { type: 'string' }, 'no-report': { type: 'boolean' },
-      seed: { type: 'string' }, help: { type: 'boolean' },
+      seed: { type: 'string' }, 'start-timeout-seconds': { type: 'string' }, help: { type: 'boolean' },
     },
     strict: true,
   });
@@ -117,7 +118,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     // 5 s = 100 budgets: a response later than that is lost to the scheme anyway.
     drainTimeoutSeconds: 5,
     // The stack's clients connect to Redis, etcd and Cassandra and claim shards before ready.
-    startTimeoutSeconds: profile === 'stack' ? 60 : 20,
+    startTimeoutSeconds: positive(values['start-timeout-seconds'], 'start-timeout-seconds', profile === 'stack' ? 60 : 20),
     stopAtSaturation: values['all-rates'] !== true && !smoke,
     httpRates: values['http-rates'] === undefined ? (smoke ? [100] : [250, 500, 1_000]) : numberList(values['http-rates'], 'http-rates'),
     httpSeconds: positive(values['http-seconds'], 'http-seconds', smoke ? 1 : 5),
