@@ -1,10 +1,11 @@
 /**
  * encode(): an IsoMessage to frame bytes (starting at the MTI; the link adds its length header).
  *
- * Two passes: the first checks lengths and computes the exact size (string lengths only, no
- * character loops), the second writes into a buffer of exactly that size while checking each
- * character. A field decoded with the same dialect is copied byte for byte from its frame, so
- * echoing request fields into a response costs a copy and no conversion.
+ * One pass into a module-level scratch buffer sized once for the largest frame any dialect allows,
+ * checking every length and character as it goes; the caller then gets an exact-size copy (one
+ * native memcpy). A separate sizing pass cost more than the copy on the typical 0100. A field
+ * decoded with the same dialect is copied byte for byte from its frame, so echoing request fields
+ * into a response costs a copy and no conversion.
  *
  * Invalid values throw Iso8583EncodeError naming the field: building a message is our own code's
  * job, so a bad value is a programmer or configuration error, not peer input.
@@ -17,50 +18,36 @@ import { writeBitmapWord } from './bitmap';
 import { writePrefix } from './prefix';
 import { bytesForUnits, locationStart, locationUnits } from './field-read';
 import { slotOf } from './message';
+import { MAX_FRAME_BYTES_LIMIT } from './dialect';
 import { HEX_VALUE, LATIN1_TO_EBCDIC037, LATIN1_TO_EBCDIC1047 } from './charsets';
 import { berTlvProblemAt } from './emv-tlv';
 import { tccTlvProblemAt } from './mastercard-de48';
 
+/** Where frames are built; encode is synchronous, so one buffer serves every call. */
+const scratch = Buffer.allocUnsafe(MAX_FRAME_BYTES_LIMIT);
+
 /** Exact number of bytes encode() will produce. Throws Iso8583EncodeError like encode(). */
 export function encodedLength(dialect: Dialect, message: IsoMessage): number {
-  if (mtiValue(message.mti) < 0) {
-    throw new Iso8583EncodeError('ISO_ENCODE_BAD_MTI', 'MTI', 'must be four decimal digits');
-  }
-  const bits = message._bits;
-  const maps = bitmapCount(dialect, bits);
-  let size = dialect.mtiBytes + maps * dialect.bitmapBytes;
-  for (let w = 0; w < 6; w++) {
-    let word = bits[w]!;
-    while (word !== 0) {
-      const lead = Math.clz32(word);
-      word &= ~(0x80000000 >>> lead);
-      const de = w * 32 + lead + 1;
-      size += fieldSize(dialect, message, de);
-    }
-  }
-  if (size > dialect.maxFrameBytes) {
-    throw new Iso8583EncodeError('ISO_ENCODE_FRAME_TOO_LONG', 'frame',
-      `${size} bytes exceeds the dialect's ${dialect.maxFrameBytes}`);
-  }
-  return size;
+  return writeMessage(dialect, message, scratch, 0);
 }
 
 export function encode(dialect: Dialect, message: IsoMessage): Buffer {
-  const size = encodedLength(dialect, message);
+  const size = writeMessage(dialect, message, scratch, 0);
   const out = Buffer.allocUnsafe(size);
-  writeMessage(dialect, message, out, 0);
+  scratch.copy(out, 0, 0, size);
   return out;
 }
 
 /** Encodes at target[offset]; returns the bytes written. Throws if the target is too small. */
 export function encodeInto(dialect: Dialect, message: IsoMessage, target: Buffer,
   offset: number): number {
-  const size = encodedLength(dialect, message);
+  const size = writeMessage(dialect, message, scratch, 0);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {
     throw new Iso8583EncodeError('ISO_ENCODE_TARGET_TOO_SMALL', 'frame',
       `needs ${size} bytes at offset ${offset}, target has ${target.length}`);
   }
-  return writeMessage(dialect, message, target, offset) - offset;
+  scratch.copy(target, offset, 0, size);
+  return size;
 }
 
 /** 1, 2 or 3 bitmaps: secondary if any field 65-128 (or the dialect always sends it). */
@@ -70,8 +57,11 @@ function bitmapCount(dialect: Dialect, bits: readonly number[]): number {
   return 1;
 }
 
+/** Writes the whole frame at target[pos]; returns the offset after it. */
 function writeMessage(dialect: Dialect, message: IsoMessage, target: Buffer, pos: number): number {
-  writeMti(dialect, target, pos, mtiValue(message.mti));
+  const mti = mtiValue(message.mti);
+  if (mti < 0) throw new Iso8583EncodeError('ISO_ENCODE_BAD_MTI', 'MTI', 'must be four decimal digits');
+  writeMti(dialect, target, pos, mti);
   pos += dialect.mtiBytes;
   const bits = message._bits;
   const maps = bitmapCount(dialect, bits);
@@ -96,11 +86,13 @@ function writeMessage(dialect: Dialect, message: IsoMessage, target: Buffer, pos
 
 function specOf(dialect: Dialect, de: number): FieldSpec {
   const spec = de <= dialect.maxField ? dialect.fields[de] : undefined;
-  if (spec === undefined) {
-    throw new Iso8583EncodeError('ISO_ENCODE_UNDEFINED_FIELD', `DE ${de}`,
-      `dialect ${dialect.name} does not define this field`);
-  }
+  if (spec === undefined) throw undefinedField(dialect, de);
   return spec;
+}
+
+function undefinedField(dialect: Dialect, de: number): Iso8583EncodeError {
+  return new Iso8583EncodeError('ISO_ENCODE_UNDEFINED_FIELD', `DE ${de}`,
+    `dialect ${dialect.name} does not define this field`);
 }
 
 /** A value set by the caller, else -1 - the frame location of a field decoded with `dialect`. */
@@ -121,88 +113,115 @@ function valueOf(spec: FieldSpec, message: IsoMessage, de: number): string | Buf
   return spec.isBinary ? message.getBytes(de)! : message.getString(de)!;
 }
 
-function fieldSize(dialect: Dialect, message: IsoMessage, de: number): number {
-  const spec = specOf(dialect, de);
-  const source = sourceOf(dialect, message, de);
-  if (typeof source === 'number') {
-    return spec.fixedLength !== 0
-      ? spec.fixedBytes
-      : spec.prefixBytes + bytesForUnits(spec, locationUnits(-1 - source));
-  }
-  const units = valueUnits(spec, source);
+/** Units of a caller-set value after every length rule of the field is checked. */
+function checkedUnits(spec: FieldSpec, value: string | Buffer): number {
+  const units = valueUnits(spec, value);
   if (spec.fixedLength !== 0) {
     if (units > spec.fixedLength || (units < spec.fixedLength && spec.padChar < 0)) {
-      throw new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
-        `length ${units}, the field is fixed at ${spec.fixedLength}`);
+      throw badFixedLength(spec, units);
     }
-    return spec.fixedBytes;
+    return spec.fixedLength;
   }
-  if (units < spec.minLength || units > spec.maxLength) {
-    throw new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
-      `length ${units} outside ${spec.minLength} to ${spec.maxLength}`);
-  }
+  if (units < spec.minLength || units > spec.maxLength) throw badVariableLength(spec, units);
   if (spec.encoding === DataEncoding.Bcd && !spec.countsDigits && (units & 1) === 1 &&
     spec.padNibble !== 0xf) {
-    throw new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
-      'an odd digit count is ambiguous when the prefix counts bytes and the pad nibble is 0');
+    throw ambiguousOddLength(spec);
   }
-  return spec.prefixBytes + bytesForUnits(spec, units);
+  return units;
+}
+
+function badFixedLength(spec: FieldSpec, units: number): Iso8583EncodeError {
+  return new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
+    `length ${units}, the field is fixed at ${spec.fixedLength}`);
+}
+
+function badVariableLength(spec: FieldSpec, units: number): Iso8583EncodeError {
+  return new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
+    `length ${units} outside ${spec.minLength} to ${spec.maxLength}`);
+}
+
+function ambiguousOddLength(spec: FieldSpec): Iso8583EncodeError {
+  return new Iso8583EncodeError('ISO_ENCODE_BAD_LENGTH', spec.label,
+    'an odd digit count is ambiguous when the prefix counts bytes and the pad nibble is 0');
+}
+
+function frameTooLong(dialect: Dialect, spec: FieldSpec): Iso8583EncodeError {
+  return new Iso8583EncodeError('ISO_ENCODE_FRAME_TOO_LONG', 'frame',
+    `${spec.label} takes the frame past the dialect's ${dialect.maxFrameBytes} bytes`);
 }
 
 /** Length in the field's units: characters, digits, or bytes for binary values. */
 function valueUnits(spec: FieldSpec, value: string | Buffer): number {
   if (typeof value !== 'string') {
-    if (!spec.isBinary) {
-      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
-        'a text or numeric field takes a string, not a Buffer');
-    }
+    if (!spec.isBinary) throw bufferForText(spec);
     return value.length;
   }
   if (spec.isBinary) {
-    if ((value.length & 1) === 1) {
-      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
-        'a binary field given as text must be an even number of hex digits');
-    }
+    if ((value.length & 1) === 1) throw oddHex(spec);
     return value.length >> 1;
   }
   return value.length;
 }
 
+function bufferForText(spec: FieldSpec): Iso8583EncodeError {
+  return new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
+    'a text or numeric field takes a string, not a Buffer');
+}
+
+function oddHex(spec: FieldSpec): Iso8583EncodeError {
+  return new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
+    'a binary field given as text must be an even number of hex digits');
+}
+
+/*
+ * The per-field functions below are kept small on purpose: V8 only inlines functions under a
+ * bytecode budget, so rare paths (decoded fields, padding, errors) live in their own functions.
+ */
+
 function writeField(dialect: Dialect, message: IsoMessage, de: number, target: Buffer,
   pos: number): number {
-  const spec = dialect.fields[de]!;
+  const spec = specOf(dialect, de);
   const source = sourceOf(dialect, message, de);
-  if (typeof source === 'number') return copyDecodedField(spec, message._frame!, -1 - source, target, pos);
+  if (typeof source === 'number') return writeDecodedField(dialect, spec, message, -1 - source, target, pos);
+  const units = checkedUnits(spec, source);
+  const size = spec.fixedLength !== 0 ? spec.fixedBytes : spec.prefixBytes + bytesForUnits(spec, units);
+  if (pos + size > dialect.maxFrameBytes) throw frameTooLong(dialect, spec);
   let value = source;
-  let units: number;
-  if (spec.fixedLength !== 0) {
-    units = spec.fixedLength;
-    if (typeof value === 'string' && value.length < units) value = padded(spec, value);
-  } else {
-    units = valueUnits(spec, value);
-    const count = spec.encoding === DataEncoding.Bcd && !spec.countsDigits ? (units + 1) >> 1 : units;
-    writePrefix(spec, target, pos, count);
+  if (spec.fixedLength === 0) {
+    writePrefix(spec, target, pos,
+      spec.encoding === DataEncoding.Bcd && !spec.countsDigits ? (units + 1) >> 1 : units);
     pos += spec.prefixBytes;
+  } else if (typeof value === 'string' && value.length < units) {
+    value = padded(spec, value);
   }
-  const start = pos;
+  const end = spec.encoding === DataEncoding.Ascii
+    ? writeAscii(spec, value as string, target, pos)
+    : writeOtherEncoding(spec, value, target, pos);
+  if (spec.composite !== CompositeKind.None) checkComposite(spec, target, pos, end);
+  return end;
+}
+
+function writeOtherEncoding(spec: FieldSpec, value: string | Buffer, target: Buffer,
+  pos: number): number {
   switch (spec.encoding) {
-    case DataEncoding.Ascii:
-      pos = writeAscii(spec, value as string, target, pos);
-      break;
     case DataEncoding.Ebcdic037:
-      pos = writeEbcdic(spec, value as string, target, pos, LATIN1_TO_EBCDIC037);
-      break;
+      return writeEbcdic(spec, value as string, target, pos, LATIN1_TO_EBCDIC037);
     case DataEncoding.Ebcdic1047:
-      pos = writeEbcdic(spec, value as string, target, pos, LATIN1_TO_EBCDIC1047);
-      break;
+      return writeEbcdic(spec, value as string, target, pos, LATIN1_TO_EBCDIC1047);
     case DataEncoding.Bcd:
-      pos = writeBcd(spec, value as string, target, pos);
-      break;
+      return writeBcd(spec, value as string, target, pos);
     default:
-      pos = writeBinary(spec, value, target, pos);
+      return writeBinary(spec, value, target, pos);
   }
-  checkComposite(spec, target, start, pos);
-  return pos;
+}
+
+function writeDecodedField(dialect: Dialect, spec: FieldSpec, message: IsoMessage, location: number,
+  target: Buffer, pos: number): number {
+  const size = spec.fixedLength !== 0
+    ? spec.fixedBytes
+    : spec.prefixBytes + bytesForUnits(spec, locationUnits(location));
+  if (pos + size > dialect.maxFrameBytes) throw frameTooLong(dialect, spec);
+  return copyDecodedField(spec, message._frame!, location, target, pos);
 }
 
 function padded(spec: FieldSpec, value: string): string {

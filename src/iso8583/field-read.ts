@@ -13,7 +13,13 @@ import { EBCDIC037_TO_LATIN1, EBCDIC1047_TO_LATIN1, HEX_CHAR } from './charsets'
 const SCRATCH_BYTES = 65536;
 const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
-export const LOCATION_SCALE = 32768;
+/**
+ * A decoded value's location is one small integer: start << LOCATION_SHIFT | length. Frames are
+ * at most 16383 bytes and a BCD length at most twice that, so both fit in 15 bits and the whole
+ * stays a small integer (no heap number per field).
+ */
+export const LOCATION_SHIFT = 15;
+const LOCATION_MASK = (1 << LOCATION_SHIFT) - 1;
 
 /** Where a message caches its whole-frame texts. */
 export interface FrameTextCache {
@@ -24,11 +30,11 @@ export interface FrameTextCache {
 }
 
 export function locationStart(location: number): number {
-  return Math.floor(location / LOCATION_SCALE);
+  return location >>> LOCATION_SHIFT;
 }
 
 export function locationUnits(location: number): number {
-  return location % LOCATION_SCALE;
+  return location & LOCATION_MASK;
 }
 
 /** Bytes a value of `units` length occupies in this field's encoding. */

@@ -9,32 +9,33 @@ export const MAX_DATA_ELEMENT = 192;
  *
  * A decoded message keeps a view of its frame, the frame's presence bits and one small integer per
  * field saying where its value is (in bitmap order, so a field's slot is the count of present
- * fields before it). Values become strings only when read, and are then cached. The caller must
- * therefore not overwrite the frame's bytes while the message is in use, or must call detach().
+ * fields before it). Values become strings only when read: the first text read converts the whole
+ * frame once (one native call), and each field read is then a substring of that text. The caller
+ * must therefore not overwrite the frame's bytes while the message is in use, or must call detach().
  *
  * Fields set by the caller live in a sparse array indexed by data element number, created on the
  * first set(); they override what the frame holds.
  */
 export class IsoMessage implements FrameTextCache {
+  // Fields are `declare`d and assigned once in the constructor: emitted class fields would define
+  // each property and then assign it again, which costs on every decode.
   /** Message type indicator, 4 digits, e.g. "0100". */
-  mti: string;
+  declare mti: string;
   /** @internal presence bits: word w holds fields 32w+1 to 32w+32, most significant bit first. */
-  _bits: number[];
+  declare _bits: number[];
   /** @internal values set by the caller, by data element number. */
-  _cells: (string | Buffer | undefined)[] | undefined;
+  declare _cells: (string | Buffer | undefined)[] | undefined;
   /** @internal the decoded frame, its dialect and its presence bits (shared with _bits until a change). */
-  _frame: Buffer | undefined;
-  _dialect: Dialect | undefined;
-  _frameBits: number[] | undefined;
+  declare _frame: Buffer | undefined;
+  declare _dialect: Dialect | undefined;
+  declare _frameBits: number[] | undefined;
   /** @internal packed value locations (start x 32768 + length) by slot. */
-  _locations: number[] | undefined;
-  /** @internal strings already converted from the frame, by slot. */
-  _strings: (string | undefined)[] | undefined;
+  declare _locations: number[] | undefined;
   /** @internal whole-frame texts that field reads take substrings of (see field-read.ts). */
-  _latin1Text: string | undefined;
-  _ebcdic037Text: string | undefined;
-  _ebcdic1047Text: string | undefined;
-  _hexText: string | undefined;
+  declare _latin1Text: string | undefined;
+  declare _ebcdic037Text: string | undefined;
+  declare _ebcdic1047Text: string | undefined;
+  declare _hexText: string | undefined;
 
   constructor(mti: string = '0000') {
     this.mti = mti;
@@ -44,7 +45,6 @@ export class IsoMessage implements FrameTextCache {
     this._dialect = undefined;
     this._frameBits = undefined;
     this._locations = undefined;
-    this._strings = undefined;
     this._latin1Text = undefined;
     this._ebcdic037Text = undefined;
     this._ebcdic1047Text = undefined;
@@ -60,18 +60,8 @@ export class IsoMessage implements FrameTextCache {
     if (!isDataElementNumber(de) || !isPresent(this._bits, de)) return undefined;
     const set = this._cells === undefined ? undefined : this._cells[de];
     if (set !== undefined) return typeof set === 'string' ? set : set.toString('hex').toUpperCase();
-    const slot = slotOf(this._frameBits!, de);
-    let strings = this._strings;
-    if (strings === undefined) {
-      strings = new Array<string | undefined>(this._locations!.length);
-      this._strings = strings;
-    }
-    let text = strings[slot];
-    if (text === undefined) {
-      text = fieldStringAt(this, this._dialect!.fields[de]!, this._frame!, this._locations![slot]!);
-      strings[slot] = text;
-    }
-    return text;
+    const location = this._locations![slotOf(this._frameBits!, de)]!;
+    return fieldStringAt(this, this._dialect!.fields[de]!, this._frame!, location);
   }
 
   /**
@@ -152,7 +142,6 @@ export class IsoMessage implements FrameTextCache {
     this._dialect = undefined;
     this._frameBits = undefined;
     this._locations = undefined;
-    this._strings = undefined;
     this._latin1Text = undefined;
     this._ebcdic037Text = undefined;
     this._ebcdic1047Text = undefined;

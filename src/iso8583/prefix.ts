@@ -44,29 +44,30 @@ export function readPrefix(spec: FieldSpec, frame: Buffer, pos: number): number 
 
 /** Writes the length prefix at pos; value has been checked against the field's maximum. */
 export function writePrefix(spec: FieldSpec, target: Buffer, pos: number, value: number): void {
+  // Values are below 2^24 (a 3-byte prefix), so `| 0` is an exact integer division.
   switch (spec.prefixEncoding) {
     case PrefixEncoding.Ascii:
     case PrefixEncoding.Ebcdic: {
       const zero = spec.prefixEncoding === PrefixEncoding.Ascii ? 0x30 : 0xf0;
       for (let i = spec.prefixDigits - 1; i >= 0; i--) {
-        target[pos + i] = zero + (value % 10);
-        value = Math.floor(value / 10);
+        const next = (value / 10) | 0;
+        target[pos + i] = zero + value - next * 10;
+        value = next;
       }
       return;
     }
     case PrefixEncoding.Bcd:
       for (let i = spec.prefixBytes - 1; i >= 0; i--) {
-        const low = value % 10;
-        value = Math.floor(value / 10);
-        const high = value % 10;
-        value = Math.floor(value / 10);
-        target[pos + i] = (high << 4) | low;
+        const tens = (value / 10) | 0;
+        const next = (tens / 10) | 0;
+        target[pos + i] = ((tens - next * 10) << 4) | (value - tens * 10);
+        value = next;
       }
       return;
     default:
       for (let i = spec.prefixBytes - 1; i >= 0; i--) {
         target[pos + i] = value & 0xff;
-        value = Math.floor(value / 256);
+        value >>>= 8;
       }
   }
 }
