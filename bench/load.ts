@@ -74,6 +74,10 @@ async function cpuProfile(options: BenchOptions, ladder: LadderOptions): Promise
   for (const frame of summary.topFrames.slice(0, 15)) {
     say(`  ${frame.selfPercent.toFixed(1).padStart(5)} %  ${frame.functionName}  ${frame.location}`);
   }
+  say('our functions by total time (self plus callees):');
+  for (const frame of summary.topInclusive.slice(0, 15)) {
+    say(`  ${frame.selfPercent.toFixed(1).padStart(5)} %  ${frame.functionName}  ${frame.location}`);
+  }
   say(`raw profile kept at ${join(profileDir, file)} (open it in Chrome DevTools > Performance)`);
 }
 

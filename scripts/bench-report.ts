@@ -109,6 +109,13 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
       line.late, line.errors, details.serviceP99Ms, details.sendLagP99Ms, details.gatewayCpuMicrosPerRequest, details.loadAverage1m,
       details.saturated ? details.saturationReasons.join('; ') : 'no']),
   ));
+  const stageNames = [...new Set(results.steps.flatMap((step) => Object.keys(step.details.gatewayStageP99Ms ?? {})))];
+  lines.push('', 'The gateway\'s own p99 over the measured window, from its histograms (`gateway_authorisation_duration_seconds`, '
+    + '`gateway_stage_duration_seconds`; bucket resolution): far below the generator\'s p99 means the time went before the gateway '
+    + 'cut the frame (queued in the socket, a starved CPU), not inside it.', '');
+  lines.push(table(['offered/s', 'generator p99 ms', 'gateway p99 ms', ...stageNames.map((stage) => `${stage} p99 ms`), 'stand-ins'],
+    results.steps.map(({ line, details }) => [line.offeredPerSec, line.p99Ms, details.gatewayP99Ms ?? '',
+      ...stageNames.map((stage) => details.gatewayStageP99Ms?.[stage] ?? ''), details.gatewayStandIns])));
   lines.push('', 'Response codes (DE 39) per step, and answers that differ from what the demo seed should give:', '');
   lines.push(table(['offered/s', 'byResponseCode', 'unexpected (expected>got)'],
     results.steps.map(({ line, details }) => [line.offeredPerSec, codes(line.byResponseCode),
@@ -154,6 +161,9 @@ function profileSection(profile: ProfileResults | undefined): string | undefined
     table(['area', 'self ms', 'share of busy time'], summary.byArea.slice(0, 12).map((area) => [area.area, area.selfMs, `${area.selfPercent} %`])),
     '', 'Functions with the most self time:', '',
     table(['function', 'where', 'self ms', 'share'], summary.topFrames.slice(0, 20).map((frame) =>
+      [frame.functionName, frame.location, frame.selfMs, `${frame.selfPercent} %`])),
+    '', 'Our functions by total time (self plus what they call):', '',
+    table(['function', 'where', 'total ms', 'share'], (summary.topInclusive ?? []).slice(0, 20).map((frame) =>
       [frame.functionName, frame.location, frame.selfMs, `${frame.selfPercent} %`])),
   ].join('\n');
 }

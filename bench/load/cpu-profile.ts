@@ -22,7 +22,13 @@ export interface AreaTime {
 export interface CpuProfileSummary {
   sampledMs: number;
   busyMs: number;
+  /** Self time: where the CPU was when sampled. */
   topFrames: FrameTime[];
+  /**
+   * Total time (self plus callees) of our own functions (src/): which step of the path costs
+   * what, e.g. the authoriser's decide against the decision log's flush. selfMs holds the total.
+   */
+  topInclusive: FrameTime[];
   byArea: AreaTime[];
 }
 
@@ -31,6 +37,7 @@ interface ProfileNode {
   functionName: string;
   url: string;
   lineNumber: number;
+  parent: number | undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -41,6 +48,7 @@ function readNodes(profile: Record<string, unknown>): Map<number, ProfileNode> {
   const nodes = new Map<number, ProfileNode>();
   const raw = profile['nodes'];
   if (!Array.isArray(raw)) throw new Error('not a V8 CPU profile: no nodes');
+  const parents = new Map<number, number>();
   for (const entry of raw as unknown[]) {
     if (!isRecord(entry) || typeof entry['id'] !== 'number' || !isRecord(entry['callFrame'])) continue;
     const frame = entry['callFrame'];
@@ -49,7 +57,15 @@ function readNodes(profile: Record<string, unknown>): Map<number, ProfileNode> {
       functionName: typeof frame['functionName'] === 'string' && frame['functionName'] !== '' ? frame['functionName'] : '(anonymous)',
       url: typeof frame['url'] === 'string' ? frame['url'] : '',
       lineNumber: typeof frame['lineNumber'] === 'number' ? frame['lineNumber'] + 1 : 0,
+      parent: undefined,
     });
+    if (Array.isArray(entry['children'])) {
+      for (const child of entry['children'] as unknown[]) if (typeof child === 'number') parents.set(child, entry['id']);
+    }
+  }
+  for (const [child, parent] of parents) {
+    const node = nodes.get(child);
+    if (node !== undefined) node.parent = parent;
   }
   return nodes;
 }
@@ -110,6 +126,7 @@ export function summariseCpuProfile(profile: unknown, window?: readonly [number,
     sampledMicros += micros;
   }
   const byFrame = new Map<string, { functionName: string; location: string; micros: number }>();
+  const inclusive = new Map<string, { functionName: string; location: string; micros: number }>();
   const byArea = new Map<string, number>();
   let idleMicros = 0;
   for (const [id, micros] of selfMicros) {
@@ -126,15 +143,30 @@ export function summariseCpuProfile(profile: unknown, window?: readonly [number,
     const entry = byFrame.get(key) ?? { functionName: node.functionName, location, micros: 0 };
     entry.micros += micros;
     byFrame.set(key, entry);
+    // Credit every one of our functions on this stack once (recursion would count twice).
+    const credited = new Set<string>();
+    for (let frame: ProfileNode | undefined = node; frame !== undefined; frame = frame.parent === undefined ? undefined : nodes.get(frame.parent)) {
+      if (!areaOf(frame.functionName, frame.url).startsWith('src/')) continue;
+      const frameLocation = shortLocation(frame.url, frame.lineNumber);
+      const frameKey = `${frame.functionName}@${frameLocation}`;
+      if (credited.has(frameKey)) continue;
+      credited.add(frameKey);
+      const total = inclusive.get(frameKey) ?? { functionName: frame.functionName, location: frameLocation, micros: 0 };
+      total.micros += micros;
+      inclusive.set(frameKey, total);
+    }
   }
   const busyMicros = Math.max(1, sampledMicros - idleMicros);
   const percent = (micros: number): number => Math.round((micros / busyMicros) * 1000) / 10;
   const ms = (micros: number): number => Math.round(micros / 100) / 10;
+  const ranked = (entries: Iterable<{ functionName: string; location: string; micros: number }>): FrameTime[] =>
+    [...entries].sort((a, b) => b.micros - a.micros).slice(0, top)
+      .map((entry) => ({ functionName: entry.functionName, location: entry.location, selfMs: ms(entry.micros), selfPercent: percent(entry.micros) }));
   return {
     sampledMs: ms(sampledMicros),
     busyMs: ms(busyMicros),
-    topFrames: [...byFrame.values()].sort((a, b) => b.micros - a.micros).slice(0, top)
-      .map((entry) => ({ functionName: entry.functionName, location: entry.location, selfMs: ms(entry.micros), selfPercent: percent(entry.micros) })),
+    topFrames: ranked(byFrame.values()),
+    topInclusive: ranked(inclusive.values()),
     byArea: [...byArea.entries()].sort((a, b) => b[1] - a[1])
       .map(([area, micros]) => ({ area, selfMs: ms(micros), selfPercent: percent(micros) })),
   };

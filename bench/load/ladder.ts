@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Dialect } from '../../src/iso8583';
 import type { Framing } from '../../src/network-link/framing';
 import { GatewayProcess, metricValue, type BenchProfile } from './gateway-process';
+import { bucketIncrease, bucketQuantile, histogramBuckets } from './gateway-histograms';
 import { runOpenLoop } from './open-loop';
 import type { RequestMix } from './request-mix';
 import { loadAverage1m, loadLine, saturationReasons, type StepRecord } from './results';
@@ -54,20 +55,29 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
     ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }) });
   let keepWorkDir = false;
   try {
-    const before = await gateway.scrapeMetrics();
+    // One scrape as the measured window opens, one after the drain: the gateway's own figures
+    // then cover the measured requests, not the warm-up's JIT compilation.
+    let windowScrape: Promise<string> | undefined;
     const generatorCpuBefore = process.cpuUsage();
     const result = await runOpenLoop({
       host: '127.0.0.1', port: gateway.linkPort, connections: options.connections, ratePerSec: rate,
       warmupMs: options.warmupMs, durationMs: options.durationMs, budgetMs: options.budgetMs,
       drainTimeoutMs: options.drainTimeoutMs, dialect: options.dialect, framing: options.framing,
       frameBytesMax: options.frameBytesMax, mix: options.mix, seed: options.seed + stepIndex, stepTag: stepIndex % 100,
+      onWindowStart: () => {
+        windowScrape = gateway.scrapeMetrics();
+      },
     });
     const generatorCpu = process.cpuUsage(generatorCpuBefore);
+    const before = windowScrape === undefined ? '' : await windowScrape;
     const after = await gateway.scrapeMetrics();
     const line = loadLine(options.profile, result);
     const reasons = saturationReasons(line, result.measured, options.budgetMs);
     const gatewayCpuSeconds = metricValue(after, 'process_cpu_seconds_total') - metricValue(before, 'process_cpu_seconds_total');
-    const requestsSent = Math.ceil((rate * (options.warmupMs + options.durationMs)) / 1000);
+    const latency = bucketIncrease(histogramBuckets(after, 'gateway_authorisation_duration_seconds'),
+      histogramBuckets(before, 'gateway_authorisation_duration_seconds')).get('');
+    const stages = bucketIncrease(histogramBuckets(after, 'gateway_stage_duration_seconds', 'stage'),
+      histogramBuckets(before, 'gateway_stage_duration_seconds', 'stage'));
     if (line.errors > 0) keepWorkDir = true;
     return {
       line,
@@ -84,7 +94,9 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
         sendLagP99Ms: percentileMs(result.sendLagMicros, 99),
         sendLagMaxMs: result.sendLagMicros.totalCount === 0 ? 0 : Math.round(result.sendLagMicros.maxValue) / 1000,
         gatewayCpuSeconds: round3(gatewayCpuSeconds),
-        gatewayCpuMicrosPerRequest: round3((gatewayCpuSeconds * 1e6) / requestsSent),
+        gatewayCpuMicrosPerRequest: round3((gatewayCpuSeconds * 1e6) / Math.max(1, result.measured)),
+        gatewayP99Ms: latency === undefined ? 0 : secondsToMs(bucketQuantile(latency, 0.99)),
+        gatewayStageP99Ms: Object.fromEntries([...stages].map(([stage, buckets]) => [stage, secondsToMs(bucketQuantile(buckets, 0.99))])),
         generatorCpuSeconds: round3((generatorCpu.user + generatorCpu.system) / 1e6),
         gatewayStandIns: metricValue(after, 'gateway_stand_in_total') - metricValue(before, 'gateway_stand_in_total'),
         loadAverage1m: loadAverage,
@@ -99,6 +111,11 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
     if (keepWorkDir) process.stderr.write(`bench: gateway log kept at ${gateway.logPath}\n`);
     else rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** Milliseconds to 3 decimals; 0 for a histogram with no observations. */
+function secondsToMs(seconds: number): number {
+  return Number.isNaN(seconds) ? 0 : round3(seconds * 1000);
 }
 
 function round3(value: number): number {

@@ -35,6 +35,8 @@ export interface OpenLoopOptions {
   seed: number;
   /** 0-99: makes this step's RRNs differ from other steps' against the same gateway. */
   stepTag: number;
+  /** Called once when the warm-up ends and the measured window begins (the ladder scrapes then). */
+  onWindowStart?: () => void;
 }
 
 export interface LossCounts {

@@ -41,9 +41,16 @@ export interface StepDetails {
   /** How late the generator sent: if this is near the latency, the generator was the bottleneck. */
   sendLagP99Ms: number;
   sendLagMaxMs: number;
-  /** The gateway process's CPU over the step (warm-up included), from its process_cpu_seconds_total. */
+  /** The gateway process's CPU over the measured window, from its process_cpu_seconds_total. */
   gatewayCpuSeconds: number;
   gatewayCpuMicrosPerRequest: number;
+  /**
+   * The gateway's own p99 over the measured window, from its histograms: frame cut to response
+   * written, and per stage. Far below the generator's p99, the time went before the gateway saw
+   * the frame (queued in the socket, a starved CPU) rather than inside it.
+   */
+  gatewayP99Ms: number;
+  gatewayStageP99Ms: Record<string, number>;
   generatorCpuSeconds: number;
   /** The gateway's own count of answers by the stand-in policy at the deadline. */
   gatewayStandIns: number;

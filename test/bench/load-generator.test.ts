@@ -9,6 +9,7 @@ import { areaOf, summariseCpuProfile } from '../../bench/load/cpu-profile';
 import { saturationReasons, verdicts, type LoadLine, type StepRecord } from '../../bench/load/results';
 import { parseAutocannonReport } from '../../bench/load/http-load';
 import { parseBenchArgs } from '../../bench/load/options';
+import { bucketIncrease, bucketQuantile, histogramBuckets } from '../../bench/load/gateway-histograms';
 
 const CONNECTIONS = 4;
 const LAG = 50;
@@ -179,10 +180,11 @@ test('rate ticks are round numbers that cover the highest rate', () => {
 });
 
 test('a CPU profile is summarised over the window only, idle excluded, by function and by area', () => {
-  const frame = (id: number, functionName: string, url: string): Record<string, unknown> =>
-    ({ id, callFrame: { functionName, url, lineNumber: 9, columnNumber: 0, scriptId: '1' }, hitCount: 0 });
+  const frame = (id: number, functionName: string, url: string, children: number[] = []): Record<string, unknown> =>
+    ({ id, callFrame: { functionName, url, lineNumber: 9, columnNumber: 0, scriptId: '1' }, hitCount: 0, children });
   const profile = {
-    nodes: [frame(1, '(root)', ''), frame(2, '(idle)', ''), frame(3, 'decode', 'file:///repo/dist/src/iso8583/decode.js'),
+    // decode calls observe; the root holds the rest.
+    nodes: [frame(1, '(root)', '', [2, 3, 5]), frame(2, '(idle)', ''), frame(3, 'decode', 'file:///repo/dist/src/iso8583/decode.js', [4]),
       frame(4, 'observe', 'file:///repo/node_modules/prom-client/lib/histogram.js'), frame(5, '(garbage collector)', '')],
     startTime: 1_000_000,
     // Samples 1 ms apart: two before the window (start-up), then inside it.
@@ -194,6 +196,8 @@ test('a CPU profile is summarised over the window only, idle excluded, by functi
   assert.equal(summary.topFrames[0]!.location, 'src/iso8583/decode.ts (js line 10)');
   assert.equal(summary.busyMs, 4, 'decode x2, observe and GC inside the window; idle and start-up left out');
   assert.deepEqual(summary.byArea.map((area) => area.area).sort(), ['garbage collector', 'npm prom-client', 'src/iso8583/']);
+  assert.deepEqual(summary.topInclusive.map((entry) => [entry.functionName, entry.selfMs]), [['decode', 3]],
+    'decode total: its own 2 ms and the 1 ms in observe it called');
   assert.equal(areaOf('emit', 'node:events'), 'node core (events)');
 });
 
@@ -220,4 +224,23 @@ test('the smoke flag, or BENCH_SMOKE=1, makes a short run into a temp folder; th
   assert.equal(stack.resultsDir, '/repo/bench/results');
   assert.throws(() => parseBenchArgs(['--rates', '100,-1'], {}, '/repo'), /positive numbers/);
   assert.throws(() => parseBenchArgs(['--profile', 'cloud'], {}, '/repo'), /embedded or stack/);
+});
+
+test("the gateway's histograms are read from /metrics text and their quantile is interpolated as Prometheus does", () => {
+  const scrape = (decode: number[], hold: number[]): string => [
+    '# TYPE gateway_stage_duration_seconds histogram',
+    ...['0.001', '0.01', '+Inf'].map((le, index) => `gateway_stage_duration_seconds_bucket{le="${le}",stage="decode"} ${decode[index]}`),
+    ...['0.001', '0.01', '+Inf'].map((le, index) => `gateway_stage_duration_seconds_bucket{le="${le}",stage="hold"} ${hold[index]}`),
+    'gateway_stage_duration_seconds_count{stage="decode"} 0',
+  ].join('\n');
+  const before = histogramBuckets(scrape([10, 10, 10], [0, 5, 5]), 'gateway_stage_duration_seconds', 'stage');
+  const after = histogramBuckets(scrape([110, 110, 110], [50, 105, 105]), 'gateway_stage_duration_seconds', 'stage');
+  const increase = bucketIncrease(after, before);
+  assert.deepEqual([...increase.get('decode')!.entries()], [[0.001, 100], [0.01, 100], [Infinity, 100]]);
+  // hold: 50 of 100 under 1 ms, the rest under 10 ms; p99 is 0.99 of the way through that bucket.
+  assert.ok(Math.abs(bucketQuantile(increase.get('hold')!, 0.99) - (0.001 + 0.009 * (49 / 50))) < 1e-12);
+  assert.ok(Math.abs(bucketQuantile(increase.get('decode')!, 0.5) - 0.0005) < 1e-12);
+  // Every label summed when no group is named; no observations gives NaN.
+  assert.equal(histogramBuckets(scrape([1, 2, 3], [4, 5, 6]), 'gateway_stage_duration_seconds').get('')!.get(Infinity), 9);
+  assert.ok(Number.isNaN(bucketQuantile(new Map([[Infinity, 0]]), 0.99)));
 });
