@@ -21,8 +21,9 @@ import { DialectError, FIELD_LABELS } from './errors';
 
 /**
  * Upper bound for maxFrameBytes. Decoded field locations are packed into one small integer
- * (start x 32768 + length; BCD lengths count up to two digits per byte), which keeps a decoded
- * message free of per-field objects. Scheme frames are far smaller: Visa's VML caps them at 2048.
+ * (start << 15 | length, where a BCD length counts up to two digits per byte), which keeps a
+ * decoded message free of per-field objects. Scheme frames are far smaller: Visa's VML caps them
+ * at 2048.
  */
 export const MAX_FRAME_BYTES_LIMIT = 16383;
 /** Smallest useful frame: an MTI, one hex bitmap and a little data. */

@@ -29,7 +29,7 @@ export class IsoMessage implements FrameTextCache {
   declare _frame: Buffer | undefined;
   declare _dialect: Dialect | undefined;
   declare _frameBits: number[] | undefined;
-  /** @internal packed value locations (start x 32768 + length) by slot. */
+  /** @internal packed value locations (start << 15 | length) by slot. */
   declare _locations: number[] | undefined;
   /** @internal whole-frame texts that field reads take substrings of (see field-read.ts). */
   declare _latin1Text: string | undefined;
