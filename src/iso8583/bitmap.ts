@@ -11,7 +11,7 @@ export const BAD_BITMAP_WORD = 0x100000000;
 /** Reads 32 bits of a bitmap; `pos` is the byte offset of this word's first byte or character. */
 export function readBitmapWord(dialect: Dialect, frame: Buffer, pos: number): number {
   if (dialect.bitmapEncoding === 'binary') {
-    return ((frame[pos]! << 24) | (frame[pos + 1]! << 16) | (frame[pos + 2]! << 8) | frame[pos + 3]!) | 0;
+    return (frame[pos]! << 24) | (frame[pos + 1]! << 16) | (frame[pos + 2]! << 8) | frame[pos + 3]!;
   }
   const ebcdic = dialect.bitmapEncoding === 'hex-ebcdic';
   let word = 0;

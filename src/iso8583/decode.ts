@@ -38,7 +38,9 @@ function decodeFrame(dialect: Dialect, frame: Buffer): IsoMessage | Iso8583Decod
     return new Iso8583DecodeError('ISO_TRUNCATED', 'MTI', length, 'frame ends inside the MTI');
   }
   const mti = readMti(dialect, frame);
-  if (mti < 0) return new Iso8583DecodeError('ISO_BAD_MTI', 'MTI', 0, 'MTI is not four decimal digits');
+  if (mti < 0) {
+    return new Iso8583DecodeError('ISO_BAD_MTI', 'MTI', 0, 'MTI is not four decimal digits');
+  }
 
   const message = new IsoMessage(mtiString(mti));
   const bits = message._bits;
@@ -104,7 +106,7 @@ function bitmapError(dialect: Dialect, frame: Buffer, at: number): Iso8583Decode
   return new Iso8583DecodeError('ISO_BAD_BITMAP', 'bitmap', at, 'bitmap is not valid hex');
 }
 
-/** Set by readFields when it returns -1; a module variable so the success path allocates nothing. */
+/** Set when a field read returns -1: a module variable, so the success path allocates nothing. */
 let lastFieldError: Iso8583DecodeError | undefined;
 
 /** Locates and checks every present field. Returns the offset after the last, or -1. */
@@ -165,13 +167,17 @@ function readVariableUnits(spec: FieldSpec, frame: Buffer, pos: number): number 
     return fail('ISO_TRUNCATED', spec, pos, 'frame ends inside the length prefix');
   }
   const count = readPrefix(spec, frame, pos);
-  if (count === BAD_PREFIX) return fail('ISO_BAD_LENGTH_PREFIX', spec, pos, 'length prefix is not decimal');
+  if (count === BAD_PREFIX) {
+    return fail('ISO_BAD_LENGTH_PREFIX', spec, pos, 'length prefix is not decimal');
+  }
   let units = count;
   if (spec.encoding === DataEncoding.Bcd && !spec.countsDigits) {
     // The prefix counts bytes: two digits each, less a trailing or leading F pad nibble.
     units = count * 2;
     const start = pos + spec.prefixBytes;
-    if (start + count > frame.length) return fail('ISO_TRUNCATED', spec, start, 'frame ends inside the value');
+    if (start + count > frame.length) {
+      return fail('ISO_TRUNCATED', spec, start, 'frame ends inside the value');
+    }
     if (count > 0 && spec.padNibble === 0xf && bcdPadNibbleIsF(spec, frame, start, count)) units--;
   }
   if (units > spec.maxLength || units < spec.minLength) return lengthOutOfRange(spec, pos, units);
@@ -216,11 +222,14 @@ function badContent(spec: FieldSpec, offset: number): boolean {
 }
 
 function bcdPadNibbleIsF(spec: FieldSpec, frame: Buffer, pos: number, bytes: number): boolean {
-  return spec.bcdLeftAligned ? (frame[pos + bytes - 1]! & 0x0f) === 0x0f : frame[pos]! >> 4 === 0x0f;
+  return spec.bcdLeftAligned
+    ? (frame[pos + bytes - 1]! & 0x0f) === 0x0f
+    : frame[pos]! >> 4 === 0x0f;
 }
 
 function fail(code: 'ISO_TRUNCATED' | 'ISO_BAD_LENGTH_PREFIX' | 'ISO_LENGTH_OUT_OF_RANGE' |
-  'ISO_BAD_CONTENT' | 'ISO_BAD_COMPOSITE', spec: FieldSpec, offset: number, reason: string): number {
+  'ISO_BAD_CONTENT' | 'ISO_BAD_COMPOSITE', spec: FieldSpec, offset: number,
+  reason: string): number {
   lastFieldError = new Iso8583DecodeError(code, spec.label, offset, reason);
   return -1;
 }

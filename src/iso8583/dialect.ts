@@ -117,7 +117,9 @@ export function compileDialect(spec: unknown, sourceName: string): Dialect {
   v.onlyKeys(root, TOP_LEVEL_KEYS, '');
   const name = v.string(root.name, 'name');
   if (!DIALECT_NAME.test(name)) v.fail('name', 'must be lower-case letters, digits and dashes');
-  const description = root.description === undefined ? '' : v.string(root.description, 'description');
+  const description = root.description === undefined
+    ? ''
+    : v.string(root.description, 'description');
   const modelledOn = v.stringList(root.modelledOn, 'modelledOn');
   const maxFrameBytes = v.integer(root.maxFrameBytes, 'maxFrameBytes', MIN_FRAME_BYTES,
     MAX_FRAME_BYTES_LIMIT);
@@ -130,7 +132,9 @@ export function compileDialect(spec: unknown, sourceName: string): Dialect {
   v.onlyKeys(bitmap, ['encoding', 'secondary', 'tertiary'], 'bitmap.');
   const bitmapEncoding = v.oneOf(bitmap.encoding, 'bitmap.encoding', BITMAP_ENCODINGS);
   const secondary = v.oneOf(bitmap.secondary, 'bitmap.secondary', ['always', 'when-needed']);
-  const tertiary = bitmap.tertiary === undefined ? false : v.boolean(bitmap.tertiary, 'bitmap.tertiary');
+  const tertiary = bitmap.tertiary === undefined
+    ? false
+    : v.boolean(bitmap.tertiary, 'bitmap.tertiary');
   const maxField = tertiary ? 192 : 128;
 
   const fieldsObject = v.object(root.fields, 'fields');
@@ -140,7 +144,8 @@ export function compileDialect(spec: unknown, sourceName: string): Dialect {
     if (!/^[1-9][0-9]{0,2}$/.test(key)) v.fail(path, 'field keys are data element numbers');
     const de = Number(key);
     if (de < 2 || de > maxField) {
-      v.fail(path, `data element must be 2 to ${maxField}${tertiary ? '' : ' (no tertiary bitmap)'}`);
+      const why = tertiary ? '' : ' (no tertiary bitmap)';
+      v.fail(path, `data element must be 2 to ${maxField}${why}`);
     }
     if (de === 65 && tertiary) v.fail(path, 'bit 65 announces the tertiary bitmap in this dialect');
     fields[de] = compileField(v, fieldsObject[key], de, path);
@@ -195,17 +200,24 @@ function compileField(v: Validator, raw: unknown, de: number, path: string): Fie
     if (f.minLength !== undefined) v.fail(`${path}.minLength`, 'only for variable-length fields');
   } else {
     maxLength = v.integer(f.maxLength, `${path}.maxLength`, 1, MAX_VALUE_LENGTH);
-    minLength = f.minLength === undefined ? 0 : v.integer(f.minLength, `${path}.minLength`, 0, maxLength);
+    minLength = f.minLength === undefined
+      ? 0
+      : v.integer(f.minLength, `${path}.minLength`, 0, maxLength);
     const prefix = v.object(f.prefix, `${path}.prefix`);
     v.onlyKeys(prefix, ['encoding', 'digits', 'bytes', 'counts'], `${path}.prefix.`);
-    const pName = v.oneOf(prefix.encoding, `${path}.prefix.encoding`, Object.keys(PREFIX_ENCODINGS));
+    const pName = v.oneOf(prefix.encoding, `${path}.prefix.encoding`,
+      Object.keys(PREFIX_ENCODINGS));
     prefixEncoding = PREFIX_ENCODINGS[pName]!;
     if (prefixEncoding === PrefixEncoding.Binary) {
-      if (prefix.digits !== undefined) v.fail(`${path}.prefix.digits`, 'binary prefixes give "bytes"');
+      if (prefix.digits !== undefined) {
+        v.fail(`${path}.prefix.digits`, 'binary prefixes give "bytes"');
+      }
       prefixBytes = v.integer(prefix.bytes, `${path}.prefix.bytes`, 1, MAX_PREFIX_BINARY_BYTES);
       prefixMax = 2 ** (8 * prefixBytes) - 1;
     } else {
-      if (prefix.bytes !== undefined) v.fail(`${path}.prefix.bytes`, 'decimal prefixes give "digits"');
+      if (prefix.bytes !== undefined) {
+        v.fail(`${path}.prefix.bytes`, 'decimal prefixes give "digits"');
+      }
       prefixDigits = v.integer(prefix.digits, `${path}.prefix.digits`, 1, MAX_PREFIX_DIGITS);
       prefixBytes = prefixEncoding === PrefixEncoding.Bcd ? (prefixDigits + 1) >> 1 : prefixDigits;
       prefixMax = 10 ** prefixDigits - 1;
@@ -213,15 +225,18 @@ function compileField(v: Validator, raw: unknown, de: number, path: string): Fie
     if (prefix.counts !== undefined) {
       const counts = v.oneOf(prefix.counts, `${path}.prefix.counts`, ['digits', 'bytes']);
       if (counts === 'digits' && !isBcd) {
-        v.fail(`${path}.prefix.counts`, '"digits" applies to BCD data only; text and binary count bytes');
+        v.fail(`${path}.prefix.counts`,
+          '"digits" applies to BCD data only; text and binary count bytes');
       }
       countsDigits = counts === 'digits';
     } else if (isBcd) {
-      v.fail(`${path}.prefix.counts`, 'BCD data must say whether the prefix counts "digits" or "bytes"');
+      v.fail(`${path}.prefix.counts`,
+        'BCD data must say whether the prefix counts "digits" or "bytes"');
     }
     const largestCount = isBcd && !countsDigits ? (maxLength + 1) >> 1 : maxLength;
     if (largestCount > prefixMax) {
-      v.fail(`${path}.maxLength`, `${maxLength} does not fit a prefix whose largest value is ${prefixMax}`);
+      v.fail(`${path}.maxLength`,
+        `${maxLength} does not fit a prefix whose largest value is ${prefixMax}`);
     }
   }
 
@@ -356,12 +371,16 @@ class Validator {
   }
 
   string(value: unknown, key: string): string {
-    if (typeof value !== 'string' || value.length === 0) this.fail(key, 'must be a non-empty string');
+    if (typeof value !== 'string' || value.length === 0) {
+      this.fail(key, 'must be a non-empty string');
+    }
     return value;
   }
 
   stringList(value: unknown, key: string): string[] {
-    if (!Array.isArray(value) || value.length === 0) this.fail(key, 'must be a non-empty array of strings');
+    if (!Array.isArray(value) || value.length === 0) {
+      this.fail(key, 'must be a non-empty array of strings');
+    }
     return value.map((item: unknown, i: number) => this.string(item, `${key}.${i}`));
   }
 

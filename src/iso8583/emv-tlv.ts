@@ -100,7 +100,8 @@ export function encodeEmvTlv(elements: readonly EmvTlvElement[]): Buffer {
   let p = 0;
   for (const element of elements) {
     for (let i = 0; i < element.tag.length; i += 2) {
-      out[p++] = (HEX_VALUE[element.tag.charCodeAt(i)]! << 4) | HEX_VALUE[element.tag.charCodeAt(i + 1)]!;
+      const high = HEX_VALUE[element.tag.charCodeAt(i)]!;
+      out[p++] = (high << 4) | HEX_VALUE[element.tag.charCodeAt(i + 1)]!;
     }
     const length = element.value.length;
     if (length < 0x80) {

@@ -60,7 +60,9 @@ function bitmapCount(dialect: Dialect, bits: readonly number[]): number {
 /** Writes the whole frame at target[pos]; returns the offset after it. */
 function writeMessage(dialect: Dialect, message: IsoMessage, target: Buffer, pos: number): number {
   const mti = mtiValue(message.mti);
-  if (mti < 0) throw new Iso8583EncodeError('ISO_ENCODE_BAD_MTI', 'MTI', 'must be four decimal digits');
+  if (mti < 0) {
+    throw new Iso8583EncodeError('ISO_ENCODE_BAD_MTI', 'MTI', 'must be four decimal digits');
+  }
   writeMti(dialect, target, pos, mti);
   pos += dialect.mtiBytes;
   const bits = message._bits;
@@ -182,9 +184,13 @@ function writeField(dialect: Dialect, message: IsoMessage, de: number, target: B
   pos: number): number {
   const spec = specOf(dialect, de);
   const source = sourceOf(dialect, message, de);
-  if (typeof source === 'number') return writeDecodedField(dialect, spec, message, -1 - source, target, pos);
+  if (typeof source === 'number') {
+    return writeDecodedField(dialect, spec, message, -1 - source, target, pos);
+  }
   const units = checkedUnits(spec, source);
-  const size = spec.fixedLength !== 0 ? spec.fixedBytes : spec.prefixBytes + bytesForUnits(spec, units);
+  const size = spec.fixedLength !== 0
+    ? spec.fixedBytes
+    : spec.prefixBytes + bytesForUnits(spec, units);
   if (pos + size > dialect.maxFrameBytes) throw frameTooLong(dialect, spec);
   let value = source;
   if (spec.fixedLength === 0) {
@@ -341,7 +347,8 @@ function writeBinary(spec: FieldSpec, value: string | Buffer, target: Buffer, po
 function checkComposite(spec: FieldSpec, target: Buffer, start: number, end: number): void {
   if (spec.composite === CompositeKind.BerTlv) {
     if (berTlvProblemAt(target, start, end) >= 0) {
-      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label, 'value is not well-formed BER-TLV');
+      throw new Iso8583EncodeError('ISO_ENCODE_BAD_VALUE', spec.label,
+        'value is not well-formed BER-TLV');
     }
   } else if (spec.composite === CompositeKind.TccTlv) {
     const zero = spec.encoding === DataEncoding.Ascii ? 0x30 : 0xf0;

@@ -46,7 +46,8 @@ export function tccTlvProblemAt(bytes: Buffer, start: number, end: number, zero:
 
 export function parseMastercardDe48(de48: string): MastercardDe48 | Iso8583DecodeError {
   if (typeof de48 !== 'string' || de48.length < 1) {
-    return new Iso8583DecodeError('ISO_BAD_COMPOSITE', 'DE 48', 0, 'missing transaction category code');
+    return new Iso8583DecodeError('ISO_BAD_COMPOSITE', 'DE 48', 0,
+      'missing transaction category code');
   }
   const subelements: De48Subelement[] = [];
   let p = 1;
@@ -56,7 +57,8 @@ export function parseMastercardDe48(de48: string): MastercardDe48 | Iso8583Decod
     }
     const header = de48.slice(p, p + TAG_DIGITS + LENGTH_DIGITS);
     if (!/^[0-9]{4}$/.test(header)) {
-      return new Iso8583DecodeError('ISO_BAD_COMPOSITE', 'DE 48', p, 'subelement id or length not digits');
+      return new Iso8583DecodeError('ISO_BAD_COMPOSITE', 'DE 48', p,
+        'subelement id or length not digits');
     }
     const length = Number(header.slice(TAG_DIGITS));
     p += TAG_DIGITS + LENGTH_DIGITS;

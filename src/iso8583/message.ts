@@ -11,7 +11,8 @@ export const MAX_DATA_ELEMENT = 192;
  * field saying where its value is (in bitmap order, so a field's slot is the count of present
  * fields before it). Values become strings only when read: the first text read converts the whole
  * frame once (one native call), and each field read is then a substring of that text. The caller
- * must therefore not overwrite the frame's bytes while the message is in use, or must call detach().
+ * must therefore not overwrite the frame's bytes while the message is in use, or must call
+ * detach().
  *
  * Fields set by the caller live in a sparse array indexed by data element number, created on the
  * first set(); they override what the frame holds.
@@ -25,7 +26,7 @@ export class IsoMessage implements FrameTextCache {
   declare _bits: number[];
   /** @internal values set by the caller, by data element number. */
   declare _cells: (string | Buffer | undefined)[] | undefined;
-  /** @internal the decoded frame, its dialect and its presence bits (shared with _bits until a change). */
+  /** @internal decoded frame, its dialect, its presence bits (shared with _bits until a change) */
   declare _frame: Buffer | undefined;
   declare _dialect: Dialect | undefined;
   declare _frameBits: number[] | undefined;

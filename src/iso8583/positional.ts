@@ -71,7 +71,9 @@ export function readSubfields(dialect: Dialect, de: number, value: string):
   if (spec === undefined || spec.composite !== CompositeKind.Positional) return undefined;
   if (typeof value !== 'string' || value.length !== spec.fixedLength) return undefined;
   const parts: Record<string, string> = {};
-  for (const sub of spec.subfields) parts[sub.name] = value.slice(sub.offset, sub.offset + sub.length);
+  for (const sub of spec.subfields) {
+    parts[sub.name] = value.slice(sub.offset, sub.offset + sub.length);
+  }
   return parts;
 }
 
