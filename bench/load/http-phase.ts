@@ -1,7 +1,7 @@
 /**
- * The HTTP side's benchmark, against one fresh gateway: autocannon at fixed rates on
- * POST /v1/authorise, then the link at a fixed open-loop rate twice, without and with autocannon
- * scraping /metrics, so the cost of a scrape to the link's latency is measured, not guessed.
+ * The HTTP side's benchmark: autocannon at fixed rates on POST /v1/authorise, then the link at a
+ * fixed open-loop rate twice, without and with autocannon scraping /metrics, so the cost of a
+ * scrape to the link's latency is measured, not guessed. Each part has a fresh gateway.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,42 +43,56 @@ const AUTHORISE_BODY = JSON.stringify({ pan: '5555555555554444', amountMinor: 25
 const HTTP_CONNECTIONS = 8;
 
 export async function runHttpPhase(options: HttpPhaseOptions): Promise<HttpPhaseResult> {
-  const workDir = mkdtempSync(join(tmpdir(), 'bench-http-'));
-  const gateway = await GatewayProcess.start({ profile: options.link.profile, workDir,
-    startTimeoutMs: options.link.startTimeoutMs });
-  try {
-    const base = `http://127.0.0.1:${gateway.httpPort}`;
-    const authorise: AutocannonResult[] = [];
+  const authorise = await withGateway(options, async (gateway) => {
+    const runs: AutocannonResult[] = [];
     for (const rate of options.authoriseRates) {
-      authorise.push(await runAutocannon({
-        url: `${base}/v1/authorise`, method: 'POST', ratePerSec: rate, durationSec: options.seconds,
+      runs.push(await runAutocannon({
+        url: `http://127.0.0.1:${gateway.httpPort}/v1/authorise`, method: 'POST', ratePerSec: rate, durationSec: options.seconds,
         connections: HTTP_CONNECTIONS, body: AUTHORISE_BODY,
         headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
       }));
     }
-    let metricsUnderLoad: MetricsUnderLoad | undefined;
-    if (options.linkRatePerSec > 0) {
-      const link = options.link;
-      // The warm-up covers autocannon's own start, so the scrapes span the measured window.
-      const warmupMs = Math.max(link.warmupMs, 1000);
-      const stepOptions = (stepTag: number): Parameters<typeof runOpenLoop>[0] => ({
-        host: '127.0.0.1', port: gateway.linkPort, connections: link.connections, ratePerSec: options.linkRatePerSec,
-        warmupMs, durationMs: options.seconds * 1000, budgetMs: link.budgetMs, drainTimeoutMs: link.drainTimeoutMs,
-        dialect: link.dialect, framing: link.framing, frameBytesMax: link.frameBytesMax, mix: link.mix,
-        seed: link.seed + stepTag, stepTag,
-      });
-      const without = await runOpenLoop(stepOptions(90));
-      const [withScrape, metrics] = await Promise.all([
-        runOpenLoop(stepOptions(91)),
-        runAutocannon({ url: `${base}/metrics`, method: 'GET', ratePerSec: options.metricsRatePerSec,
-          durationSec: Math.ceil(options.seconds + warmupMs / 1000), connections: 1 }),
-      ]);
-      metricsUnderLoad = {
-        linkRatePerSec: options.linkRatePerSec, metricsRatePerSec: options.metricsRatePerSec,
-        linkWithoutScrape: loadLine(link.profile, without), linkWithScrape: loadLine(link.profile, withScrape), metrics,
-      };
-    }
-    return { authorise, metricsUnderLoad };
+    return runs;
+  });
+  if (options.linkRatePerSec <= 0) return { authorise, metricsUnderLoad: undefined };
+  // Each link run gets a fresh gateway, as each ladder step does: a second run on the same process
+  // would inherit the first one's holds, decision log and heap, and always look worse.
+  const withoutScrape = await withGateway(options, (gateway) => runOpenLoop(linkStep(options, gateway, 90)));
+  const [withScrape, metrics] = await withGateway(options, (gateway) => Promise.all([
+    runOpenLoop(linkStep(options, gateway, 91)),
+    runAutocannon({ url: `http://127.0.0.1:${gateway.httpPort}/metrics`, method: 'GET', ratePerSec: options.metricsRatePerSec,
+      durationSec: Math.ceil(options.seconds + linkWarmupMs(options) / 1000), connections: 1 }),
+  ]));
+  const profile = options.link.profile;
+  return {
+    authorise,
+    metricsUnderLoad: {
+      linkRatePerSec: options.linkRatePerSec, metricsRatePerSec: options.metricsRatePerSec,
+      linkWithoutScrape: loadLine(profile, withoutScrape), linkWithScrape: loadLine(profile, withScrape), metrics,
+    },
+  };
+}
+
+/** The warm-up covers autocannon's own start, so the scrapes span the measured window. */
+function linkWarmupMs(options: HttpPhaseOptions): number {
+  return Math.max(options.link.warmupMs, 1000);
+}
+
+function linkStep(options: HttpPhaseOptions, gateway: GatewayProcess, stepTag: number): Parameters<typeof runOpenLoop>[0] {
+  const link = options.link;
+  return {
+    host: '127.0.0.1', port: gateway.linkPort, connections: link.connections, ratePerSec: options.linkRatePerSec,
+    warmupMs: linkWarmupMs(options), durationMs: options.seconds * 1000, budgetMs: link.budgetMs,
+    drainTimeoutMs: link.drainTimeoutMs, dialect: link.dialect, framing: link.framing, frameBytesMax: link.frameBytesMax,
+    mix: link.mix, seed: link.seed + stepTag, stepTag,
+  };
+}
+
+async function withGateway<T>(options: HttpPhaseOptions, work: (gateway: GatewayProcess) => Promise<T>): Promise<T> {
+  const workDir = mkdtempSync(join(tmpdir(), 'bench-http-'));
+  const gateway = await GatewayProcess.start({ profile: options.link.profile, workDir, startTimeoutMs: options.link.startTimeoutMs });
+  try {
+    return await work(gateway);
   } finally {
     await gateway.stop();
     rmSync(workDir, { recursive: true, force: true });
