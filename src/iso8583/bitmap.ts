@@ -13,7 +13,10 @@ export function readBitmapWord(dialect: Dialect, frame: Buffer, pos: number): nu
   if (dialect.bitmapEncoding === 'binary') {
     return (frame[pos]! << 24) | (frame[pos + 1]! << 16) | (frame[pos + 2]! << 8) | frame[pos + 3]!;
   }
-  const ebcdic = dialect.bitmapEncoding === 'hex-ebcdic';
+  return readHexBitmapWord(frame, pos, dialect.bitmapEncoding === 'hex-ebcdic');
+}
+
+function readHexBitmapWord(frame: Buffer, pos: number, ebcdic: boolean): number {
   let word = 0;
   for (let i = 0; i < 8; i++) {
     const code = ebcdic ? EBCDIC037_TO_LATIN1[frame[pos + i]!]! : frame[pos + i]!;

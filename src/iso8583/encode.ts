@@ -266,7 +266,8 @@ function writeAscii(spec: FieldSpec, value: string, target: Buffer, pos: number)
   const length = value.length;
   for (let i = 0; i < length; i++) {
     const code = value.charCodeAt(i);
-    if (code > 0xff || allowed[code] !== 1) throw badCharacter(spec, i);
+    // A code above 0xFF reads past the 256-entry table as undefined, so it fails too.
+    if (allowed[code] !== 1) throw badCharacter(spec, i);
     target[pos + i] = code;
   }
   if (spec.content === 'x+n') checkSignedAmount(spec, value);
@@ -279,7 +280,8 @@ function writeEbcdic(spec: FieldSpec, value: string, target: Buffer, pos: number
   const length = value.length;
   for (let i = 0; i < length; i++) {
     const code = value.charCodeAt(i);
-    if (code > 0xff || allowed[code] !== 1) throw badCharacter(spec, i);
+    // A code above 0xFF reads past the 256-entry table as undefined, so it fails too.
+    if (allowed[code] !== 1) throw badCharacter(spec, i);
     target[pos + i] = table[code]!;
   }
   if (spec.content === 'x+n') checkSignedAmount(spec, value);

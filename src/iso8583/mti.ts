@@ -15,22 +15,24 @@ export function mtiString(value: number): string {
 
 /** MTI as a number 0-9999, or -1 if the bytes are not four decimal digits. */
 export function readMti(dialect: Dialect, frame: Buffer): number {
-  if (dialect.mtiEncoding === 'bcd') {
-    let value = 0;
-    for (let n = 0; n < 4; n++) {
-      const byte = frame[n >> 1]!;
-      const d = (n & 1) === 0 ? byte >> 4 : byte & 0x0f;
-      if (d > 9) return -1;
-      value = value * 10 + d;
-    }
-    return value;
-  }
+  if (dialect.mtiEncoding === 'bcd') return readBcdMti(frame);
   const zero = dialect.mtiEncoding === 'ascii' ? 0x30 : 0xf0;
   let value = 0;
   for (let i = 0; i < 4; i++) {
     const d = frame[i]! - zero;
     if (d < 0 || d > 9) return -1;
     value = value * 10 + d;
+  }
+  return value;
+}
+
+function readBcdMti(frame: Buffer): number {
+  let value = 0;
+  for (let i = 0; i < 2; i++) {
+    const high = frame[i]! >> 4;
+    const low = frame[i]! & 0x0f;
+    if (high > 9 || low > 9) return -1;
+    value = value * 100 + high * 10 + low;
   }
   return value;
 }
