@@ -8,7 +8,7 @@
  * the gateway's link actually does (decode, then read MTI, DE 2, DE 4 and DE 11).
  *
  * Every case checks its result before it is timed. Runs are bounded by time and count so the
- * benchmark takes about 13 seconds on the shared 2-core machine.
+ * benchmark takes about 15 seconds on the shared 2-core machine.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
