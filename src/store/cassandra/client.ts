@@ -85,7 +85,24 @@ export function createCassandraClient(settings: CassandraClientSettings): Client
       new ExecutionProfile(Profile.schema, { consistency: write, readTimeout: SCHEMA_TIMEOUT_MS, retry }),
     ],
   };
-  return new Client(options);
+  const client = new Client(options);
+  shutDownDroppedHosts(client);
+  return client;
+}
+
+/**
+ * cassandra-driver 4.10 can replace a Host in `client.hosts` without shutting down the one it
+ * replaces: after every node was unreachable, the control connection re-initialises from the contact
+ * points and sets a new Host under the same address. The old host's pool then reconnects for ever
+ * (observed here through a proxy that cut and restored the node: one leaked connection per outage,
+ * and a client that was shut down never lets the process exit). The map emits 'remove' for the host
+ * it drops, so that host is shut down here; Host.shutdown is the driver's own (untyped) method.
+ */
+function shutDownDroppedHosts(client: Client): void {
+  client.hosts.on('remove', (host: unknown) => {
+    const dropped = host as { shutdown?: (waitForPending: boolean) => Promise<void> };
+    if (typeof dropped.shutdown === 'function') dropped.shutdown(false).catch(() => undefined);
+  });
 }
 
 /**

@@ -5,7 +5,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { Client } from 'cassandra-driver';
-import type { DecisionRecord } from '../../../src/authorise/decision-log';
+import type { SchemeRequest } from '../../../src/acceptor/scheme-request';
+import { Authoriser } from '../../../src/authorise/authoriser';
+import type { InMemoryCardDirectory } from '../../../src/authorise/card-directory';
+import type { DecisionLog, DecisionRecord } from '../../../src/authorise/decision-log';
+import type { Ledger } from '../../../src/authorise/ledger';
+import { shardOfAccount, type ShardDirectory } from '../../../src/authorise/shard-directory';
+import type { Card } from '../../../src/authorise/types';
 import { PanHasher, maskPan } from '../../../src/authorise/pan-protection';
 import { clientSettingsOf, connectCassandra } from '../../../src/store/cassandra/client';
 import { dropKeyspace, migrate } from '../../../src/store/cassandra/migrations';
@@ -202,4 +208,62 @@ export class CuttableProxy {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** A typed scheme request as the acceptor hands it to the authoriser (chip purchase in the UK). */
+export function schemeRequest(pan: string, overrides: Partial<SchemeRequest> = {}): SchemeRequest {
+  stanCounter = (stanCounter + 1) % 1_000_000;
+  const stan = String(stanCounter).padStart(6, '0');
+  return {
+    kind: 'authorisation', mti: '0100', repeat: false, pan, transactionType: '00', amountMinor: 1000,
+    billingAmountMinor: 1000, billingCurrency: '826',
+    // DE 7 from a per-process random prefix so keys from reruns on one node never meet.
+    transmissionDateTime: `${runPrefix}${stan.slice(2)}`, stan, expiry: '', mcc: '5411', panEntryMode: '05',
+    merchantCountry: '826', acquirerId: '12345678901', rrn: `R${runPrefix}${stan}`, approvalCode: '',
+    terminalId: 'TERM0001', partialApprovalSupported: false, original: undefined, replacementAmountMinor: undefined,
+    ...overrides,
+  };
+}
+
+const runPrefix = String(100000 + (randomBytes(3).readUIntBE(0, 3) % 900000));
+
+/** A reversal (0400) naming the original in DE 90, as the acquirer sends it. */
+export function reversalOf(original: SchemeRequest, overrides: Partial<SchemeRequest> = {}): SchemeRequest {
+  return schemeRequest(original.pan, {
+    kind: 'reversal', mti: '0400', billingAmountMinor: original.billingAmountMinor, amountMinor: original.amountMinor,
+    rrn: original.rrn,
+    original: { mti: original.mti, stan: original.stan, transmissionDateTime: original.transmissionDateTime,
+      acquirerId: original.acquirerId },
+    ...overrides,
+  });
+}
+
+export function testCard(pan: string, accountId: string, cardId: string): Card {
+  return {
+    cardId, panHash: panHasher.hash(pan), panMasked: maskPan(pan), expiry: '3012', accountId, status: 'active',
+    controls: {
+      frozen: false, gamblingBlock: false, atmBlock: false, contactlessBlock: false, magstripeBlock: false,
+      onlineBlock: false, blockedCountries: [],
+    },
+    limits: {
+      dailySpendMinor: 100_000_000, monthlySpendMinor: 1_000_000_000, atmDailyAmountMinor: 1_000_000,
+      atmDailyCount: 100, contactlessSingleMinor: 10_000,
+    },
+  };
+}
+
+/** The real authoriser over the given ledger and decision log, one process owning every shard. */
+export function authoriserOver(ledger: Ledger, decisions: DecisionLog, cards: InMemoryCardDirectory,
+  shardCount: number, fencingToken = 1): Authoriser {
+  const shards: ShardDirectory = {
+    shardCount,
+    shardOf: (accountId) => shardOfAccount(accountId, shardCount),
+    currentToken: () => fencingToken,
+    ownsShard: () => true,
+    isReady: () => true,
+    close: async () => undefined,
+  };
+  return new Authoriser({
+    cards, ledger, shards, decisions, panHasher, settings: { holdExpiryDays: 7, recentDecisions: 10_000 },
+  });
 }
