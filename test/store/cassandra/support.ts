@@ -15,7 +15,7 @@ import type { Card } from '../../../src/authorise/types';
 import { PanHasher, maskPan } from '../../../src/authorise/pan-protection';
 import { clientSettingsOf, connectCassandra } from '../../../src/store/cassandra/client';
 import { dropKeyspace, migrate } from '../../../src/store/cassandra/migrations';
-import { cassandraSettings, type CassandraStoreSettings } from '../../../src/store/cassandra/options';
+import { cassandraSettings, type CassandraStoreSettings, type JournalSettings } from '../../../src/store/cassandra/options';
 import { cassandraContactPoints, cassandraLocalDataCenter } from '../../support/services';
 
 export const panHasher = new PanHasher('test-pan-hash-key-for-cassandra-store-tests');
@@ -30,7 +30,9 @@ export function uniqueKeyspace(label: string): string {
 }
 
 /** Settings for the single test node; `contactPoints` may point at a CuttableProxy instead. */
-export function testSettings(keyspace: string, overrides: Partial<CassandraStoreSettings> = {}): CassandraStoreSettings {
+export function testSettings(keyspace: string, overrides: Partial<Omit<CassandraStoreSettings, 'journal'>> & {
+  journal?: Partial<JournalSettings>;
+} = {}): CassandraStoreSettings {
   return cassandraSettings({
     contactPoints: [...cassandraContactPoints],
     localDataCenter: cassandraLocalDataCenter,
