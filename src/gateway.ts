@@ -64,7 +64,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   const panHasher = new PanHasher(panKey.key);
 
-  const backend = await openStoreBackend(config, logger.child({ part: 'store' }));
+  const backend = await openStoreBackend(config, logger.child({ part: 'store' }), metrics.registry);
   if (config.seedFile !== '') {
     const summary = await loadSeed(config.seedFile, options.configDir ?? defaultConfigDir(), backend, panHasher,
       config.authorise.cardDefaults);

@@ -17,15 +17,37 @@ export interface HttpConfig {
 
 export interface RedisConfig {
   url: string;
+  /** First part of every ledger and card key: lets several gateways or environments share a Redis. */
+  keyPrefix: string;
+  /** A command unanswered after this long fails: inside the budget, leaving time to stand in. */
+  commandTimeoutMs: number;
 }
 
 export interface EtcdConfig {
   endpoints: string[];
+  /** Key prefix of shard ownership; ends with '/'. */
+  prefix: string;
+  /** Lease TTL (whole seconds): a dead owner's shards move after about this long. */
+  leaseTtlSeconds: number;
 }
+
+export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'LOCAL_QUORUM' | 'QUORUM' | 'EACH_QUORUM' | 'ALL';
 
 export interface CassandraConfig {
   contactPoints: string[];
   localDataCenter: string;
+  keyspace: string;
+  /** SimpleStrategy replication factor used when the keyspace is created (3 in production). */
+  replicationFactor: number;
+  writeConsistency: ConsistencyName;
+  readConsistency: ConsistencyName;
+  /** Client timeout of one decision write; must fit the budget. */
+  writeTimeoutMs: number;
+  /** Bound on a whole append (all rows, any retry). */
+  appendTimeoutMs: number;
+  /** decline: 91 and release the hold; journal: local fsync'd journal, replayed later. */
+  writeFailurePolicy: 'decline' | 'journal';
+  journalDirectory: string;
 }
 
 export interface StoreConfig {
@@ -118,9 +140,17 @@ export const configDefaults: GatewayConfig = {
   store: {
     backend: 'embedded',
     embedded: { decisionLogPath: 'var/decisions.jsonl' },
-    redis: { url: 'redis://127.0.0.1:16379' },
-    etcd: { endpoints: ['http://127.0.0.1:12379'] },
-    cassandra: { contactPoints: ['127.0.0.1:19042'], localDataCenter: 'datacenter1' },
+    redis: { url: 'redis://127.0.0.1:16379', keyPrefix: 'gw', commandTimeoutMs: 40 },
+    etcd: { endpoints: ['http://127.0.0.1:12379'], prefix: '/authorisation-gateway/', leaseTtlSeconds: 3 },
+    cassandra: {
+      contactPoints: ['127.0.0.1:19042'], localDataCenter: 'datacenter1', keyspace: 'gateway',
+      // Production: RF 3 and LOCAL_QUORUM (one replica may be down). The stack profile overrides both
+      // for the single test node.
+      replicationFactor: 3, writeConsistency: 'LOCAL_QUORUM', readConsistency: 'LOCAL_QUORUM',
+      // 50 ms budget: ~30 ms for the record after decode, rules and the Redis hold.
+      writeTimeoutMs: 30, appendTimeoutMs: 35,
+      writeFailurePolicy: 'decline', journalDirectory: 'var/decision-journal',
+    },
   },
 };
 
@@ -229,28 +259,43 @@ export const configSchema = {
         redis: {
           type: 'object',
           additionalProperties: false,
-          required: ['url'],
-          properties: { url: { type: 'string', pattern: '^rediss?://' } },
+          required: ['url', 'keyPrefix', 'commandTimeoutMs'],
+          properties: {
+            url: { type: 'string', pattern: '^rediss?://' },
+            keyPrefix: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}$' },
+            commandTimeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
+          },
         },
         etcd: {
           type: 'object',
           additionalProperties: false,
-          required: ['endpoints'],
+          required: ['endpoints', 'prefix', 'leaseTtlSeconds'],
           properties: {
             endpoints: {
               type: 'array',
               minItems: 1,
               items: { type: 'string', pattern: '^https?://' },
             },
+            prefix: { type: 'string', pattern: '^/.*/$' },
+            leaseTtlSeconds: { type: 'integer', minimum: 1, maximum: 60 },
           },
         },
         cassandra: {
           type: 'object',
           additionalProperties: false,
-          required: ['contactPoints', 'localDataCenter'],
+          required: ['contactPoints', 'localDataCenter', 'keyspace', 'replicationFactor', 'writeConsistency',
+            'readConsistency', 'writeTimeoutMs', 'appendTimeoutMs', 'writeFailurePolicy', 'journalDirectory'],
           properties: {
             contactPoints: { type: 'array', minItems: 1, items: nonEmptyString },
             localDataCenter: nonEmptyString,
+            keyspace: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,47}$' },
+            replicationFactor: { type: 'integer', minimum: 1, maximum: 9 },
+            writeConsistency: { enum: ['ONE', 'LOCAL_ONE', 'LOCAL_QUORUM', 'QUORUM', 'EACH_QUORUM', 'ALL'] },
+            readConsistency: { enum: ['ONE', 'LOCAL_ONE', 'LOCAL_QUORUM', 'QUORUM', 'EACH_QUORUM', 'ALL'] },
+            writeTimeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
+            appendTimeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
+            writeFailurePolicy: { enum: ['decline', 'journal'] },
+            journalDirectory: nonEmptyString,
           },
         },
       },

@@ -12,6 +12,7 @@ import type { Ledger } from '../authorise/ledger';
 import { MemoryLedger } from '../authorise/memory-ledger';
 import { SingleProcessShardDirectory, type ShardDirectory } from '../authorise/shard-directory';
 import type { Logger } from '../log/logger';
+import type { Registry } from 'prom-client';
 import { FileDecisionLog } from './file-decision-log';
 
 const DAY_MS = 86_400_000;
@@ -31,10 +32,10 @@ export function retentionMs(config: GatewayConfig): number {
   return (config.authorise.holdExpiryDays + 1) * DAY_MS;
 }
 
-export async function openStoreBackend(config: GatewayConfig, logger: Logger): Promise<StoreBackend> {
+export async function openStoreBackend(config: GatewayConfig, logger: Logger, registry: Registry): Promise<StoreBackend> {
   if (config.store.backend === 'stack') {
     const { openStackBackend } = await import('./stack-backend');
-    return openStackBackend(config, logger);
+    return openStackBackend(config, logger, registry);
   }
   const ledger = new MemoryLedger({ retentionMs: retentionMs(config) });
   const cards = new InMemoryCardDirectory();

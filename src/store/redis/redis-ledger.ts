@@ -30,6 +30,12 @@ import { ShardFencedError } from '../../authorise/shard-fenced-error';
 
 const DAY_MS = 86_400_000;
 
+/** An account as the durable record rebuilds it (src/store/cassandra/shard-rebuild.ts). */
+export interface RestorableAccount {
+  account: Account;
+  holds: readonly (Hold & { rrn: string; approvalCode: string })[];
+}
+
 export interface RedisLedgerOptions extends RedisConnectionOptions {
   shardCount: number;
   /** First part of every key; lets several gateways (or test runs) share one Redis. */
@@ -138,6 +144,11 @@ export class RedisLedger implements Ledger {
    * Called when the Redis server behind the connection is not the one seen before (its run_id
    * changed: a restart or a failover), so acknowledged writes may be gone and owners should rebuild.
    */
+  /** The connection is up and ready for commands (readiness, the store-health gauge). */
+  isConnected(): boolean {
+    return this.client.status === 'ready';
+  }
+
   onStoreReplaced(listener: StoreReplacedListener): void {
     this.replacedListeners.push(listener);
   }
@@ -194,6 +205,29 @@ export class RedisLedger implements Ledger {
     if (reply === 'fenced') throw await this.fencedError(shard, fencingToken);
     if (reply === 'missing') return undefined;
     return this.getAccount(accountId);
+  }
+
+  /**
+   * Loads an account as the durable record has it (posted balance, pending holds), replacing what
+   * Redis holds for it: the rebuild after Redis lost its data or missed the account. Run by the
+   * shard's owner under its token; each hold's authorisation outcome is recorded so a
+   * retransmission replays. Spend counters are not rebuilt (see docs/holds-and-fencing.md).
+   */
+  async restoreAccount(state: RestorableAccount, shard: number, fencingToken: number): Promise<void> {
+    this.checkShard(state.account.accountId, shard);
+    const args = [
+      this.fences[shard] as string, String(fencingToken), String(Date.now()), state.account.accountId,
+      state.account.currency, String(state.account.balanceMinor), String(state.account.overdraftMinor),
+      this.retentionMs, this.requireClaim,
+    ];
+    for (const hold of state.holds) {
+      if (hold.status !== 'pending') continue;
+      args.push(hold.holdId, hold.cardId, String(hold.amountMinor), hold.idempotencyKey, String(hold.createdAtMs),
+        String(hold.expiresAtMs), hold.rrn, hold.approvalCode);
+    }
+    const reply = await this.library.call('gw_restore_account', args);
+    if (reply === 'fenced') throw await this.fencedError(shard, fencingToken);
+    if (!this.verifyAccountShard) await this.client.set(this.accountShardKey(state.account.accountId), String(shard));
   }
 
   /**

@@ -1,0 +1,46 @@
+/**
+ * Health of the store clients and of shard ownership, read at scrape time (collect callbacks) so
+ * nothing is recorded on the hot path; plus the Cassandra write latency observed per append.
+ * Names are the ones the alert rules in config/alerts/ use.
+ */
+import { Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface StoreHealthSource {
+  /** Client health by store name (redis, etcd, cassandra). */
+  health(): Record<string, boolean>;
+  shardsWithoutOwner(): number;
+  shardsOwned(): number;
+  journalBacklog(): number;
+}
+
+export class StoreMetrics {
+  readonly cassandraWrite: Histogram.Internal<'store'>;
+
+  constructor(registry: Registry, source: StoreHealthSource) {
+    new Gauge({
+      name: 'gateway_store_client_up', help: 'Store client health: 1 when connected and usable.',
+      labelNames: ['store'], registers: [registry],
+      collect() {
+        for (const [store, up] of Object.entries(source.health())) this.labels(store).set(up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gateway_shards_without_owner', help: 'Shards with no live owner: their accounts are answered 91.',
+      registers: [registry], collect() { this.set(source.shardsWithoutOwner()); },
+    });
+    new Gauge({
+      name: 'gateway_shards_owned', help: 'Shards this instance owns (runs their sweep and rebuilds).',
+      registers: [registry], collect() { this.set(source.shardsOwned()); },
+    });
+    new Gauge({
+      name: 'gateway_decision_journal_backlog', help: 'Decisions journaled locally and not yet replayed into Cassandra.',
+      registers: [registry], collect() { this.set(source.journalBacklog()); },
+    });
+    const writes = new Histogram({
+      name: 'gateway_store_write_duration_seconds', help: 'Time to make one decision record durable, by store.',
+      labelNames: ['store'], registers: [registry],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1],
+    });
+    this.cassandraWrite = writes.labels('cassandra');
+  }
+}
