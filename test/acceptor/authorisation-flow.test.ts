@@ -1,6 +1,7 @@
 /**
- * The authorisation path end to end on the embedded default: ISO 8583 over a real socket into the
- * gateway, rules, holds, the decision record, and the response fields.
+ * The authorisation path end to end: ISO 8583 over a real socket into the gateway, rules, holds,
+ * the decision record, and the response fields. Runs on the embedded default here and on the full
+ * stack (real Redis, etcd, Cassandra) in authorisation-flow-stack.test.ts: both must agree.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,9 +15,10 @@ import {
 let gateway: RunningGateway;
 let peer: SchemePeer;
 const logLines: string[] = [];
+const backend = process.env['GATEWAY_TEST_FLAVOUR'] === 'stack' ? 'stack' : 'embedded';
 
 before(async () => {
-  gateway = await startTestGateway({ logLines });
+  gateway = await startTestGateway({ logLines, backend });
   peer = await connectPeer(gateway);
 });
 

@@ -14,15 +14,54 @@ import { SchemePeer } from '../../src/simulator/scheme-peer';
 import { loadConfig } from '../../src/config/load-config';
 import type { GatewayConfig } from '../../src/config/schema';
 import { startGateway, type RunningGateway } from '../../src/gateway';
+import { cassandraContactPoints, etcdEndpoints, redisUrl } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 
 export interface HarnessOptions {
+  /** embedded (default) or stack: the real Redis, etcd and Cassandra, in a keyspace and key
+   * prefixes of this gateway's own so test files never see each other's data. */
+  backend?: 'embedded' | 'stack';
+  /** With backend stack: reuse these names (a restart of the "same" gateway). */
+  stackNames?: StackNames;
   env?: Record<string, string>;
   /** Changes to the loaded configuration (e.g. a shorter budget). */
   configure?: (config: GatewayConfig) => GatewayConfig;
   /** Captured log lines (JSON text). */
   logLines?: string[];
+}
+
+export interface StackNames { keyspace: string; redisKeyPrefix: string; etcdPrefix: string; dataDir: string }
+
+let stackCounter = 0;
+
+/** Fresh names for one stack gateway's data: keyspace, Redis key prefix, etcd prefix. */
+export function newStackNames(): StackNames {
+  stackCounter++;
+  const tag = `t${process.pid}_${stackCounter}_${Date.now() % 100000}`;
+  return { keyspace: `gw_${tag}`, redisKeyPrefix: `gw${tag}`, etcdPrefix: `/gw-test/${tag}/`,
+    dataDir: mkdtempSync(join(tmpdir(), 'gateway-stack-')) };
+}
+
+export function applyStackNames(config: GatewayConfig, names: StackNames): GatewayConfig {
+  config.store.backend = 'stack';
+  config.store.redis.url = redisUrl;
+  config.store.etcd.endpoints = [...etcdEndpoints];
+  config.store.cassandra.contactPoints = [...cassandraContactPoints];
+  config.store.cassandra.keyspace = names.keyspace;
+  config.store.cassandra.replicationFactor = 1;
+  config.store.cassandra.writeConsistency = 'ONE';
+  config.store.cassandra.readConsistency = 'ONE';
+  // The shared test machine: generous store timeouts so load elsewhere does not fail decisions.
+  config.store.cassandra.writeTimeoutMs = 2000;
+  config.store.cassandra.appendTimeoutMs = 2500;
+  config.store.cassandra.journalDirectory = join(names.dataDir, 'journal');
+  config.store.redis.keyPrefix = names.redisKeyPrefix;
+  config.store.redis.commandTimeoutMs = 2000;
+  config.store.etcd.prefix = names.etcdPrefix;
+  // Fewer shards: each gained shard is rebuilt from Cassandra at start.
+  config.authorise.shardCount = 4;
+  return config;
 }
 
 export async function startTestGateway(options: HarnessOptions = {}): Promise<RunningGateway> {
@@ -37,6 +76,7 @@ export async function startTestGateway(options: HarnessOptions = {}): Promise<Ru
   // Tests share two cores with services and other test files: a generous budget keeps decisions
   // from turning into stand-in answers under that load. Budget behaviour has its own tests.
   config.authorise.budgetMs = 2000;
+  if (options.backend === 'stack') applyStackNames(config, options.stackNames ?? newStackNames());
   if (options.configure) config = options.configure(config);
   const lines = options.logLines;
   const destination = new Writable({
