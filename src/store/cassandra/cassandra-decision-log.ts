@@ -21,7 +21,9 @@ import {
   decisionColumnNames, decisionPartitionAccount, decisionValues, recordFromRow, referencesOf,
   type ReferenceKind,
 } from './decision-rows';
-import { effectsOf, needsHoldSettlement, needsOriginal, type EffectContext } from './hold-movements';
+import {
+  effectsOf, needsHoldRefresh, needsHoldSettlement, needsOriginal, type EffectContext, type HoldMovement,
+} from './hold-movements';
 import { checkKeyspaceName } from './migrations';
 import { MovementWriter, movementStatements } from './movement-rows';
 import { cardHistoryTtlSeconds, lookupTtlSeconds } from './options';
@@ -106,7 +108,10 @@ export class CassandraDecisionLog implements DecisionLog {
     const writeOptions = mode === 'hot' ? hotWriteOptions : patientWriteOptions;
     const lookupOptions = mode === 'hot' ? readOptions : patientWriteOptions;
     const context: EffectContext = {};
-    if (needsOriginal(record)) {
+    let earlierHoldRows: HoldMovement[] = [];
+    if (needsHoldRefresh(record)) {
+      earlierHoldRows = await this.movements.holdRows(record.accountId, record.holdId, lookupOptions);
+    } else if (needsOriginal(record)) {
       context.original = await this.findByKey(record.originalKey, lookupOptions);
     } else if (needsHoldSettlement(record)) {
       context.holdSettlement = await this.movements.holdSettlement(record.accountId, record.holdId, lookupOptions);
@@ -134,7 +139,16 @@ export class CassandraDecisionLog implements DecisionLog {
       }));
       writes.push(this.client.batch(queries, mode === 'hot' ? hotBatchOptions : patientBatchOptions));
     }
-    for (const hold of effects.holds) writes.push(this.movements.writeHold(hold, writeOptions));
+    if (needsHoldRefresh(record)) {
+      // The hold now lapses later: every row of it must outlive the new expiry by the usual margin.
+      const ttl = Math.ceil((record.decidedAtMs - Date.now()) / 1000) + this.lookupTtl;
+      for (const row of earlierHoldRows) {
+        if (row.idempotencyKey !== record.idempotencyKey) writes.push(this.movements.writeHold(row, writeOptions, ttl));
+      }
+      for (const hold of effects.holds) writes.push(this.movements.writeHold(hold, writeOptions, ttl));
+    } else {
+      for (const hold of effects.holds) writes.push(this.movements.writeHold(hold, writeOptions));
+    }
     for (const entry of effects.postings) writes.push(this.movements.writePosting(entry, writeOptions));
     await Promise.all(writes);
   }

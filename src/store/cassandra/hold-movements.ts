@@ -91,6 +91,16 @@ export function needsOriginal(record: DecisionRecord): boolean {
   return record.standIn && record.accountId !== '' && spends(record) && record.originalKey !== '';
 }
 
+/**
+ * An approved incremental authorisation: it grows an existing hold and (in the Redis ledger) moves its
+ * expiry later, so the hold's earlier rows must live longer than their TTL first promised; the store
+ * rewrites them with the new TTL (the rows themselves are unchanged, so the rewrite is idempotent).
+ */
+export function needsHoldRefresh(record: DecisionRecord): boolean {
+  return !record.standIn && record.accountId !== '' && record.kind === 'authorisation' && record.originalKey !== ''
+    && record.holdId !== '' && record.approvedMinor > 0 && isApproval(record.responseCode);
+}
+
 /** Whether effectsOf needs `context.holdSettlement` for this record. */
 export function needsHoldSettlement(record: DecisionRecord): boolean {
   return !record.standIn && record.accountId !== '' && isReversal(record) && record.approvedMinor > 0

@@ -24,7 +24,7 @@ import { errors as driverErrors } from 'cassandra-driver';
 import type { DecisionLog, DecisionRecord } from '../../authorise/decision-log';
 import type { WriteMode } from './cassandra-decision-log';
 import { DecisionJournal, type JournalSegment } from './decision-journal';
-import { needsHoldSettlement, needsOriginal } from './hold-movements';
+import { needsHoldRefresh, needsHoldSettlement, needsOriginal } from './hold-movements';
 import type { JournalSettings } from './options';
 
 /** What the journal wraps: the Cassandra log, with a patient write for replay. */
@@ -217,7 +217,7 @@ export class JournalingDecisionLog implements DecisionLog {
     const independent: DecisionRecord[] = [];
     const dependent: DecisionRecord[] = [];
     for (const record of segment.records) {
-      if (needsOriginal(record) || needsHoldSettlement(record)) dependent.push(record);
+      if (needsOriginal(record) || needsHoldSettlement(record) || needsHoldRefresh(record)) dependent.push(record);
       else independent.push(record);
     }
     await this.replayAll(independent);

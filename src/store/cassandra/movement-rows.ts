@@ -12,6 +12,7 @@ export interface MovementStatements {
   insertPosting: string;
   selectHoldsOfAccount: string;
   selectHoldRows: string;
+  selectHoldRowsFull: string;
   selectPostings: string;
 }
 
@@ -24,6 +25,7 @@ export function movementStatements(keyspace: string): MovementStatements {
       posting_kind, hold_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     selectHoldsOfAccount: `SELECT * FROM ${keyspace}.holds WHERE account_id = ?`,
     selectHoldRows: `SELECT settlement, delta_minor FROM ${keyspace}.holds WHERE account_id = ? AND hold_id = ?`,
+    selectHoldRowsFull: `SELECT * FROM ${keyspace}.holds WHERE account_id = ? AND hold_id = ?`,
     selectPostings: `SELECT * FROM ${keyspace}.account_postings WHERE account_id = ? AND month = ?`,
   };
 }
@@ -34,12 +36,19 @@ export class MovementWriter {
   constructor(private readonly client: Client, private readonly statements: MovementStatements,
     private readonly holdTtlSeconds: number) {}
 
-  writeHold(row: HoldMovement, options: QueryOptions): Promise<unknown> {
+  /** ttlSeconds overrides the lookup TTL for rows of a hold whose expiry moved later (an incremental). */
+  writeHold(row: HoldMovement, options: QueryOptions, ttlSeconds: number = this.holdTtlSeconds): Promise<unknown> {
     return this.client.execute(this.statements.insertHold, [
       row.accountId, row.holdId, row.idempotencyKey, row.cardId, row.settlement, row.deltaMinor, row.endsAs,
       row.decidedAtMs, row.expiresAtMs, row.originalKey, row.rrn, row.approvalCode, row.overdrawn,
-      this.holdTtlSeconds,
+      Math.max(this.holdTtlSeconds, ttlSeconds),
     ], options);
+  }
+
+  /** Every row of one hold. */
+  async holdRows(accountId: string, holdId: string, options: QueryOptions): Promise<HoldMovement[]> {
+    const result = await this.client.execute(this.statements.selectHoldRowsFull, [accountId, holdId], options);
+    return result.rows.map((row) => holdMovementFromRow(row));
   }
 
   writePosting(entry: BalancePosting, options: QueryOptions): Promise<unknown> {

@@ -114,6 +114,26 @@ describe('CassandraDecisionLog', () => {
     assert.equal(holds.rowLength, 1);
   });
 
+  it('keeps every row of a hold past the later expiry an incremental authorisation gives it', async () => {
+    const accountId = `acct-incremental-${Date.now()}`;
+    const original = decisionRecord(testPans[1] as string, { accountId });
+    await log.append(original);
+    // Three days later (as the record says) an incremental grows the hold and moves its expiry.
+    const increment = decisionRecord(testPans[1] as string, {
+      accountId, holdId: original.holdId, decisionId: original.holdId, originalKey: original.idempotencyKey,
+      approvedMinor: 500, requestedMinor: 500, decidedAtMs: original.decidedAtMs + 3 * DAY_MS,
+    });
+    await log.append(increment);
+    const rows = await client.execute(`SELECT idempotency_key, TTL(card_id) AS ttl FROM ${keyspace}.holds
+      WHERE account_id = ? AND hold_id = ?`, [accountId, original.holdId], { prepare: true });
+    assert.equal(rows.rowLength, 2);
+    const lookupTtl = (settings.holdExpiryDays + 2) * 86_400;
+    for (const row of rows.rows) {
+      // Both rows now live until the new expiry plus the margin: about three days more than the lookup TTL.
+      assert.ok(Number(row.get('ttl')) > lookupTtl + 3 * 86_400 - 120, `${String(row.get('idempotency_key'))}: ${String(row.get('ttl'))}`);
+    }
+  });
+
   it('still finds decisions by key, card and reference from a new client after a restart', async () => {
     const pan = testPans[4] as string;
     const cardId = `card-restart-${Date.now()}`;
