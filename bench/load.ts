@@ -25,7 +25,8 @@ function say(text: string): void {
 
 function commandLine(options: BenchOptions): string {
   const base = options.profile === 'stack' ? 'npm run bench:stack' : 'npm run bench';
-  const args = process.argv.slice(2);
+  // Quoted as a shell would need them, so the recorded command can be pasted back.
+  const args = process.argv.slice(2).map((arg) => (arg === '' || /[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg));
   return args.length === 0 ? base : `${base} -- ${args.join(' ')}`;
 }
 

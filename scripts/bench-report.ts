@@ -137,7 +137,7 @@ function httpSection(http: HttpResults | undefined, profile: string): string | u
   const scrape = http.metricsUnderLoad;
   if (scrape !== undefined) {
     lines.push('', `GET /metrics at ${scrape.metricsRatePerSec}/s while the link carries ${scrape.linkRatePerSec} authorisations/s `
-      + '(the same open-loop generator), and the link alone just before:', '');
+      + '(the same open-loop generator), and the link alone; each run on a fresh gateway:', '');
     lines.push(table(['run', 'link p50 ms', 'link p99 ms', 'link p99.9 ms', 'link max ms', 'late', 'errors', '/metrics p50 ms', '/metrics p99 ms', '/metrics non-2xx'], [
       ['link alone', scrape.linkWithoutScrape.p50Ms, scrape.linkWithoutScrape.p99Ms, scrape.linkWithoutScrape.p999Ms,
         scrape.linkWithoutScrape.maxMs, scrape.linkWithoutScrape.late, scrape.linkWithoutScrape.errors, '', '', ''],
