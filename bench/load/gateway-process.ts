@@ -147,7 +147,7 @@ export class GatewayProcess {
     const failure = lines.find((line) => line.startsWith('gateway failed to start:'))
       // An uncaught error before main() could report it (a module missing from dist/, say).
       ?? lines.find((line) => /^[A-Za-z]*Error\b/.test(line));
-    return `${failure ?? lines[lines.length - 1] ?? 'no output'} (log: ${this.logPath})`;
+    return failure ?? (lines.length === 0 ? 'no output' : lines.slice(-3).join(' | '));
   }
 
   /** The gateway's own /metrics text, for the per-step CPU and stand-in figures. */

@@ -90,11 +90,14 @@ function linkStep(options: HttpPhaseOptions, gateway: GatewayProcess, stepTag: n
 
 async function withGateway<T>(options: HttpPhaseOptions, work: (gateway: GatewayProcess) => Promise<T>): Promise<T> {
   const workDir = mkdtempSync(join(tmpdir(), 'bench-http-'));
-  const gateway = await GatewayProcess.start({ profile: options.link.profile, workDir, startTimeoutMs: options.link.startTimeoutMs });
   try {
-    return await work(gateway);
+    const gateway = await GatewayProcess.start({ profile: options.link.profile, workDir, startTimeoutMs: options.link.startTimeoutMs });
+    try {
+      return await work(gateway);
+    } finally {
+      await gateway.stop();
+    }
   } finally {
-    await gateway.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
 }

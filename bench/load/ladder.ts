@@ -50,9 +50,15 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
   cpuProfileDir?: string): Promise<StepRecord> {
   const workDir = mkdtempSync(join(tmpdir(), `bench-${options.profile}-${rate}-`));
   const loadAverage = loadAverage1m();
-  // The folder stays when the gateway fails to start: its log says why.
-  const gateway = await GatewayProcess.start({ profile: options.profile, workDir, startTimeoutMs: options.startTimeoutMs,
-    ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }) });
+  let gateway: GatewayProcess;
+  try {
+    gateway = await GatewayProcess.start({ profile: options.profile, workDir, startTimeoutMs: options.startTimeoutMs,
+      ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }) });
+  } catch (error) {
+    // The error already carries the log line that says why.
+    rmSync(workDir, { recursive: true, force: true });
+    throw error;
+  }
   let keepWorkDir = false;
   try {
     // One scrape as the measured window opens, one after the drain: the gateway's own figures
