@@ -22,9 +22,8 @@ import { reconcileHolds } from '../../../src/store/cassandra/reconciliation';
 import { rebuildShardFromCassandra, restoreShard, type ShardRestoreTarget } from '../../../src/store/cassandra/shard-rebuild';
 import { RedisLedger } from '../../../src/store/redis/redis-ledger';
 import { redisUrl } from '../../support/services';
-import { dropPrefix } from '../redis/ledger-fixture';
 import {
-  authoriserOver, dropTestKeyspace, openMigrated, reversalOf, schemeRequest, testCard, testPans, uniqueKeyspace,
+  authoriserOver, dropRedisPrefix, dropTestKeyspace, openMigrated, reversalOf, schemeRequest, testCard, testPans, uniqueKeyspace,
 } from './support';
 
 const SHARDS = 4;
@@ -110,7 +109,7 @@ describe('rebuild and reconciliation from Cassandra', () => {
 
   after(async () => {
     await ledger.close();
-    await dropPrefix(prefix);
+    await dropRedisPrefix(redisUrl, prefix);
     await dropTestKeyspace(client, keyspace);
   });
 
@@ -251,7 +250,7 @@ describe('rebuild and reconciliation from Cassandra', () => {
   });
 
   it('after Redis lost everything, loads the rebuilt shards back: reconciled, reversals match, repeats do not hold twice', async () => {
-    await dropPrefix(prefix);
+    await dropRedisPrefix(redisUrl, prefix);
     const lost = await reconcileHolds(ledger, store, accountIds);
     assert.deepEqual(lost.differences.map((difference) => difference.kind),
       accountIds.map(() => 'account-missing-in-ledger'));

@@ -4,6 +4,7 @@
 // without stopping the node other suites share.
 import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
+import Redis from 'ioredis';
 import type { Client } from 'cassandra-driver';
 import type { SchemeRequest } from '../../../src/acceptor/scheme-request';
 import { Authoriser } from '../../../src/authorise/authoriser';
@@ -268,4 +269,20 @@ export function authoriserOver(ledger: Ledger, decisions: DecisionLog, cards: In
   return new Authoriser({
     cards, ledger, shards, decisions, panHasher, settings: { holdExpiryDays: 7, recentDecisions: 10_000 },
   });
+}
+
+/** Deletes every Redis key under a test prefix (tests never flush a Redis other runs share). */
+export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
 }
