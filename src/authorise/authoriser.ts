@@ -220,11 +220,19 @@ export class Authoriser {
     const record = decision.record;
     if (record !== undefined && record.holdId !== '' && isApproval(decision.responseCode)
       && (record.kind === 'authorisation' || record.kind === 'financial')) {
-      await this.deps.ledger.apply({
+      const released = await this.deps.ledger.apply({
         kind: 'reverse', idempotencyKey: `not-durable:${record.idempotencyKey}`, accountId: record.accountId,
         cardId: record.cardId, shard: record.shard, fencingToken: record.fencingToken, nowMs: this.nowMs(),
         originalKey: record.idempotencyKey, references: {}, advice: true,
       });
+      // The timed-out write may still land later; a compensating release record keeps the durable
+      // record from holding money the ledger already released. Best effort: if the store is down this
+      // fails too, and reconciliation reports the difference (hold-missing-in-ledger).
+      await this.deps.decisions.append({
+        ...record, decisionId: randomUUID(), idempotencyKey: `not-durable:${record.idempotencyKey}`,
+        kind: 'reversal-advice', mti: '0420', responseCode: ResponseCode.approved, approvalCode: '',
+        approvedMinor: released.approvedMinor, originalKey: record.idempotencyKey, decidedAtMs: this.nowMs(),
+      }).catch(() => undefined);
     }
     return { ...decision, responseCode: ResponseCode.issuerUnavailable, approvalCode: '', approvedMinor: 0,
       status: 'not-durable' };

@@ -48,6 +48,8 @@ export interface CassandraConfig {
   /** decline: 91 and release the hold; journal: local fsync'd journal, replayed later. */
   writeFailurePolicy: 'decline' | 'journal';
   journalDirectory: string;
+  /** Period of the reconciliation job comparing Redis holds with Cassandra (on shard owners). */
+  reconcileIntervalMs: number;
 }
 
 export interface StoreConfig {
@@ -150,6 +152,7 @@ export const configDefaults: GatewayConfig = {
       // 50 ms budget: ~30 ms for the record after decode, rules and the Redis hold.
       writeTimeoutMs: 30, appendTimeoutMs: 35,
       writeFailurePolicy: 'decline', journalDirectory: 'var/decision-journal',
+      reconcileIntervalMs: 300_000,
     },
   },
 };
@@ -284,7 +287,8 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['contactPoints', 'localDataCenter', 'keyspace', 'replicationFactor', 'writeConsistency',
-            'readConsistency', 'writeTimeoutMs', 'appendTimeoutMs', 'writeFailurePolicy', 'journalDirectory'],
+            'readConsistency', 'writeTimeoutMs', 'appendTimeoutMs', 'writeFailurePolicy', 'journalDirectory',
+            'reconcileIntervalMs'],
           properties: {
             contactPoints: { type: 'array', minItems: 1, items: nonEmptyString },
             localDataCenter: nonEmptyString,
@@ -296,6 +300,7 @@ export const configSchema = {
             appendTimeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
             writeFailurePolicy: { enum: ['decline', 'journal'] },
             journalDirectory: nonEmptyString,
+            reconcileIntervalMs: { type: 'integer', minimum: 1000, maximum: 86_400_000 },
           },
         },
       },

@@ -22,6 +22,7 @@ import { EtcdShardDirectory } from './etcd/etcd-shard-directory';
 import { cassandraSettings, openCassandraStore, rebuildShardFromCassandra, restoreShard } from './cassandra';
 import { DurableCardDirectory } from './durable-card-directory';
 import { DurableLedger } from './durable-ledger';
+import { ReconciliationJob } from './reconciliation-job';
 
 /** Time to wait at start-up for every shard to have an owner (ours or another instance's). */
 const OWNERSHIP_WAIT_MS = 15_000;
@@ -125,10 +126,14 @@ export async function openStackBackend(config: GatewayConfig, logger: Logger, re
     journalBacklog: () => cassandraStore.journal?.backlogRecords ?? 0,
   });
   const decisions = new TimedDecisionLog(cassandraStore.decisions, metrics);
+  const reconciliation = new ReconciliationJob(redisLedger, cassandraStore.accounts, shards,
+    cassandra.reconcileIntervalMs, logger.child({ job: 'reconciliation' }), registry);
+  reconciliation.start();
 
   return {
     ledger, cards, shards, decisions, health,
     close: async () => {
+      reconciliation.stop();
       // Ownership first, so another instance can take the shards while this one closes its clients.
       await finalShards.close();
       await cards.close();

@@ -11,7 +11,10 @@ import type { SchemePeer } from '../../src/simulator/scheme-peer';
 import {
   admin, connectPeer, newStackNames, nextStan, schemeMessage, startTestGateway, type StackNames,
 } from '../support/gateway-harness';
-import { redisUrl } from '../support/services';
+import { cassandraContactPoints, cassandraLocalDataCenter, redisUrl } from '../support/services';
+import { RedisLedger } from '../../src/store/redis/redis-ledger';
+import { cassandraSettings, openCassandraStore, scanTablesForPans } from '../../src/store/cassandra';
+import { reconcileShards } from '../../src/store/reconciliation-job';
 
 const PAN = '5454545454545454';
 
@@ -93,6 +96,60 @@ test('Redis losing its data mid-load: no overspend, and balances and holds are r
     assert.equal(held, approved * amountMinor, 'holds rebuilt: every approval answered is held, nothing more');
   } finally {
     redis.disconnect();
+    await peer.close();
+    await gateway.stop();
+  }
+});
+
+test('reconciliation finds Redis and Cassandra in agreement after traffic, and reports a hold Redis lost; no table or log line holds a clear PAN', async () => {
+  const names = newStackNames();
+  const logLines: string[] = [];
+  const gateway = await startTestGateway({ backend: 'stack', stackNames: names, logLines });
+  const peer = await connectPeer(gateway);
+  const shardCount = gateway.config.authorise.shardCount;
+  const store = await openCassandraStore(cassandraSettings({
+    contactPoints: [...cassandraContactPoints], localDataCenter: cassandraLocalDataCenter, keyspace: names.keyspace,
+    writeConsistency: 'ONE', readConsistency: 'ONE', shardCount,
+  }));
+  const ledger = await RedisLedger.connect({ url: redisUrl, shardCount, keyPrefix: names.redisKeyPrefix, commandTimeoutMs: 2000 });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const accountId = 'acct-reconcile';
+    await admin(gateway, 'PUT', `/v1/accounts/${accountId}`, { currency: '826', balanceMinor: 50_000 });
+    await admin(gateway, 'PUT', '/v1/cards', { pan: PAN, expiry: '3012', accountId });
+    for (let i = 0; i < 5; i++) {
+      const response = await peer.requestOnce(schemeMessage({ pan: PAN, amountMinor: 1_000 + i }), 5000);
+      assert.equal(response?.getString(39), '00');
+    }
+    // The demo cards are seeded too: decline paths for them write records as well.
+    for (const demoPan of ['4111111111111111', '5105105105105100', '4000056655665556']) {
+      await peer.requestOnce(schemeMessage({ pan: demoPan, amountMinor: 100, expiry: '3012' }), 5000);
+    }
+    const pans = [PAN, '4111111111111111', '5105105105105100', '4000056655665556', '5555555555554444'];
+    const scan = await scanTablesForPans(store.client, names.keyspace, pans);
+    assert.ok(scan.tablesScanned.length >= 5 && scan.rowsScanned > 0, JSON.stringify(scan));
+    assert.deepEqual(scan.findings, [], 'no clear PAN in any table');
+    for (const pan of pans) assert.ok(!logLines.some((line) => line.includes(pan)), 'no clear PAN in the logs');
+
+    const allShards = Array.from({ length: shardCount }, (_, shard) => shard);
+    const clean = await reconcileShards(ledger, store.accounts, allShards);
+    assert.ok(clean.checkedAccounts >= 1);
+    assert.deepEqual(clean.differences, []);
+
+    const view = await ledger.getAccount(accountId);
+    const lostHold = view?.holds[0];
+    assert.ok(lostHold);
+    const holdKeys = await redis.keys(`${names.redisKeyPrefix}*hold*${lostHold.holdId}*`);
+    const listKeys = await redis.keys(`${names.redisKeyPrefix}*holds:${accountId}`);
+    assert.ok(holdKeys.length > 0 && listKeys.length > 0);
+    await redis.zrem(listKeys[0]!, lostHold.holdId);
+    const dirty = await reconcileShards(ledger, store.accounts, allShards);
+    assert.ok(dirty.differences.some((difference) => difference.kind === 'hold-missing-in-ledger'
+      && 'holdId' in difference && difference.holdId === lostHold.holdId), JSON.stringify(dirty.differences));
+  } finally {
+    redis.disconnect();
+    await ledger.close();
+    await store.close();
     await peer.close();
     await gateway.stop();
   }
