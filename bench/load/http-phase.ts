@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { BENCH_ADMIN_TOKEN, GatewayProcess } from './gateway-process';
 import { runAutocannon, type AutocannonResult } from './http-load';
 import type { LadderOptions } from './ladder';
-import { runOpenLoop } from './open-loop';
+import { runOpenLoop, type OpenLoopResult } from './open-loop';
 import { loadLine, type LoadLine } from './results';
 
 export interface HttpPhaseOptions {
@@ -57,12 +57,13 @@ export async function runHttpPhase(options: HttpPhaseOptions): Promise<HttpPhase
   if (options.linkRatePerSec <= 0) return { authorise, metricsUnderLoad: undefined };
   // Each link run gets a fresh gateway, as each ladder step does: a second run on the same process
   // would inherit the first one's holds, decision log and heap, and always look worse.
-  const withoutScrape = await withGateway(options, (gateway) => runOpenLoop(linkStep(options, gateway, 90)));
+  const withoutScrape = await withGateway(options, (gateway) => runOpenLoop(linkStep(options, gateway, 90)),
+    (result) => lostAny(result));
   const [withScrape, metrics] = await withGateway(options, (gateway) => Promise.all([
     runOpenLoop(linkStep(options, gateway, 91)),
     runAutocannon({ url: `http://127.0.0.1:${gateway.httpPort}/metrics`, method: 'GET', ratePerSec: options.metricsRatePerSec,
       durationSec: Math.ceil(options.seconds + linkWarmupMs(options) / 1000), connections: 1 }),
-  ]));
+  ]), ([result]) => lostAny(result));
   const profile = options.link.profile;
   return {
     authorise,
@@ -88,16 +89,27 @@ function linkStep(options: HttpPhaseOptions, gateway: GatewayProcess, stepTag: n
   };
 }
 
-async function withGateway<T>(options: HttpPhaseOptions, work: (gateway: GatewayProcess) => Promise<T>): Promise<T> {
+function lostAny(result: OpenLoopResult): boolean {
+  const { lost } = result;
+  return lost.timeout + lost.closed + lost.unsent + lost.overwritten > 0;
+}
+
+/** Runs `work` against a fresh gateway; keeps the gateway's log when `keepLog` says so. */
+async function withGateway<T>(options: HttpPhaseOptions, work: (gateway: GatewayProcess) => Promise<T>,
+  keepLog: (result: T) => boolean = () => false): Promise<T> {
   const workDir = mkdtempSync(join(tmpdir(), 'bench-http-'));
+  let keep = false;
   try {
     const gateway = await GatewayProcess.start({ profile: options.link.profile, workDir, startTimeoutMs: options.link.startTimeoutMs });
     try {
-      return await work(gateway);
+      const result = await work(gateway);
+      keep = keepLog(result);
+      return result;
     } finally {
-      await gateway.stop();
+      const exitCode = await gateway.stop();
+      if (keep) process.stderr.write(`bench: requests were lost; gateway log kept at ${gateway.logPath} (exit code ${exitCode})\n`);
     }
   } finally {
-    rmSync(workDir, { recursive: true, force: true });
+    if (!keep) rmSync(workDir, { recursive: true, force: true });
   }
 }

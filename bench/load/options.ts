@@ -18,6 +18,8 @@ export interface BenchOptions {
   drainTimeoutSeconds: number;
   startTimeoutSeconds: number;
   stopAtSaturation: boolean;
+  /** Skip the rate ladder (to re-run only the HTTP side or the profile). */
+  ladder: boolean;
   /** Rates of the autocannon POST /v1/authorise runs; empty skips them. */
   httpRates: number[];
   httpSeconds: number;
@@ -46,6 +48,7 @@ Results go to bench/results/, the chart to docs/, and docs/benchmarks.md is rege
   --smoke                  seconds-long run for CI (also BENCH_SMOKE=1); writes to a temp folder
   --rates N,N,...          offered rates (authorisations/s), ascending
   --all-rates              run every rate even after saturation
+  --no-ladder              skip the ladder (only the autocannon runs and/or the CPU profile)
   --seconds N              measured seconds per rate (default 10)
   --warmup-seconds N       unmeasured seconds first (default 3)
   --connections N          TCP connections to the link (default 4)
@@ -86,6 +89,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     args: [...argv],
     options: {
       profile: { type: 'string' }, smoke: { type: 'boolean' }, rates: { type: 'string' }, 'all-rates': { type: 'boolean' },
+      'no-ladder': { type: 'boolean' },
       seconds: { type: 'string' }, 'warmup-seconds': { type: 'string' }, connections: { type: 'string' },
       'budget-ms': { type: 'string' }, 'http-rates': { type: 'string' }, 'http-seconds': { type: 'string' },
       'metrics-under-rate': { type: 'string' }, 'metrics-rate': { type: 'string' }, 'cpu-profile-rate': { type: 'string' },
@@ -120,6 +124,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     // The stack's clients connect to Redis, etcd and Cassandra and claim shards before ready.
     startTimeoutSeconds: positive(values['start-timeout-seconds'], 'start-timeout-seconds', profile === 'stack' ? 60 : 20),
     stopAtSaturation: values['all-rates'] !== true && !smoke,
+    ladder: values['no-ladder'] !== true,
     httpRates: values['http-rates'] === undefined ? (smoke ? [100] : [250, 500, 1_000]) : numberList(values['http-rates'], 'http-rates'),
     httpSeconds: positive(values['http-seconds'], 'http-seconds', smoke ? 1 : 5),
     metricsUnderLinkRate: positive(values['metrics-under-rate'], 'metrics-under-rate', smoke ? 200 : profile === 'stack' ? 1_000 : 5_000, true),
