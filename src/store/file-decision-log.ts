@@ -8,9 +8,14 @@
  * duplicates and reversals still match after a restart. A torn last line (a crash mid-write) is
  * skipped: it was never acknowledged, so no answer depended on it.
  */
-import { closeSync, fdatasync, fstatSync, openSync, readFileSync, write, existsSync, mkdirSync } from 'node:fs';
+import {
+  closeSync, fdatasync, fstatSync, openSync, readFileSync, write, writeSync, existsSync, mkdirSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { DecisionLog, DecisionRecord } from '../authorise/decision-log';
+
+/** Two: one syncing while the next is written; more would only queue on libuv's four threads. */
+const MAX_BATCHES_IN_FLIGHT = 2;
 
 interface PendingAppend {
   record: DecisionRecord;
@@ -31,7 +36,8 @@ export class FileDecisionLog implements DecisionLog {
   private readonly byKey = new Map<string, DecisionRecord>();
   private readonly byCard = new Map<string, DecisionRecord[]>();
   private queue: PendingAppend[] = [];
-  private flushing = false;
+  /** Batches written or syncing now, at most MAX_BATCHES_IN_FLIGHT. */
+  private flushing = 0;
   private closed = false;
   private flushScheduled = false;
   private drained: (() => void) | undefined;
@@ -50,6 +56,8 @@ export class FileDecisionLog implements DecisionLog {
   private loadExisting(): void {
     if (fstatSync(this.fd).size === 0) return;
     const text = readFileSync(this.options.path, 'utf8');
+    // End a torn last line, so the next record starts on a line of its own instead of joining it.
+    if (!text.endsWith('\n')) writeSync(this.fd, '\n');
     for (const line of text.split('\n')) {
       if (line === '') continue;
       try {
@@ -80,7 +88,7 @@ export class FileDecisionLog implements DecisionLog {
     if (this.closed) return Promise.reject(new Error('decision log is closed'));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
-      if (!this.flushScheduled && !this.flushing) {
+      if (!this.flushScheduled && this.flushing < MAX_BATCHES_IN_FLIGHT) {
         this.flushScheduled = true;
         setImmediate(this.flush);
       }
@@ -89,8 +97,8 @@ export class FileDecisionLog implements DecisionLog {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = true;
+    if (this.flushing >= MAX_BATCHES_IN_FLIGHT || this.queue.length === 0) return;
+    this.flushing++;
     const batch = this.queue;
     this.queue = [];
     let text = '';
@@ -122,11 +130,13 @@ export class FileDecisionLog implements DecisionLog {
         pending.reject(error);
       }
     }
-    this.flushing = false;
+    this.flushing--;
     if (this.queue.length > 0) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    } else if (this.drained !== undefined) {
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    } else if (this.flushing === 0 && this.drained !== undefined) {
       this.drained();
     }
   }
@@ -144,7 +154,7 @@ export class FileDecisionLog implements DecisionLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.flushing || this.queue.length > 0) {
+    if (this.flushing > 0 || this.queue.length > 0) {
       await new Promise<void>((resolve) => { this.drained = resolve; });
     }
     closeSync(this.fd);
