@@ -25,8 +25,12 @@ function say(text: string): void {
 
 function commandLine(options: BenchOptions): string {
   const base = options.profile === 'stack' ? 'npm run bench:stack' : 'npm run bench';
+  const given = process.argv.slice(2);
+  // `npm run bench:stack` passes --profile stack itself.
+  const at = given.indexOf('--profile');
+  if (at !== -1 && given[at + 1] === 'stack') given.splice(at, 2);
   // Quoted as a shell would need them, so the recorded command can be pasted back.
-  const args = process.argv.slice(2).map((arg) => (arg === '' || /[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg));
+  const args = given.map((arg) => (arg === '' || /[\s"'$]/.test(arg) ? JSON.stringify(arg) : arg));
   return args.length === 0 ? base : `${base} -- ${args.join(' ')}`;
 }
 
