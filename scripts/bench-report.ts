@@ -174,8 +174,11 @@ function externalSection(name: string, resultsDir: string, docsDir: string, comm
   const records = readRecords(resultsDir, name);
   const title = `## ${name === 'codec' ? 'Codec' : 'Link'} (\`${command}\`)`;
   if (records === undefined || records.length === 0) {
+    // The area's own document may carry its figures meanwhile (docs/codec.md does).
+    const ownDocName = name === 'link' ? 'network-link.md' : `${name}.md`;
+    const pointer = existsSync(join(docsDir, ownDocName)) ? ` Until then, see [${ownDocName}](${ownDocName}) for its figures.` : '';
     return `${title}\n\nNo results recorded in bench/results/${name}.jsonl yet: save the JSON lines \`${command}\` prints there `
-      + `(\`${command} > bench/results/${name}.jsonl\`).`;
+      + `(\`${command} > bench/results/${name}.jsonl\`).${pointer}`;
   }
   const header = [...new Set(records.flatMap((record) => Object.keys(record)))];
   return `${title}\n\nFrom bench/results/${name}.jsonl.\n\n${table(header, records.map((record) => header.map((key) => record[key])))}`;
