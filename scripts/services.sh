@@ -161,6 +161,8 @@ install_missing_packages() {
     java17_home >/dev/null || packages+=(openjdk-17-jdk-headless)
     cassandra_lib_complete || command -v mvn >/dev/null || packages+=(maven)
   fi
+  # Test tools the suite needs besides the services: openssl makes the TLS tests' certificates.
+  command -v openssl >/dev/null || packages+=(openssl)
   ((${#packages[@]} > 0)) || return 0
 
   local -a sudo=()
