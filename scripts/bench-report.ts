@@ -24,6 +24,7 @@ interface HttpResults {
   profile: string;
   smoke: boolean;
   recordedAt: string;
+  machine?: { commit?: string };
   command: string;
   connections: number;
   seconds: number;
@@ -35,6 +36,7 @@ interface ProfileResults {
   kind: 'cpu-profile';
   profile: string;
   recordedAt: string;
+  machine?: { commit?: string };
   command: string;
   ratePerSec: number;
   durationSeconds: number;
@@ -95,7 +97,7 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
   const { targets, settings } = results;
   const lines: string[] = [`## ${title}`, ''];
   if (results.smoke) lines.push('**Smoke run**: seconds long, to check the tooling end to end. No speed claim.', '');
-  lines.push(`Recorded ${results.recordedAt} with \`${results.command}\`: ${settings.connections} connections, `
+  lines.push(`Recorded ${results.recordedAt} at commit ${results.machine.commit} with \`${results.command}\`: ${settings.connections} connections, `
     + `${settings.warmupSeconds} s warm-up and ${settings.durationSeconds} s measured per rate, each rate against a fresh gateway process.`, '');
   lines.push(`Target: at least ${targets.ratePerSec.toLocaleString('en-GB')} authorisations/s with p99 <= ${targets.p99Ms} ms`
     + (targets.noLateAtPerSec > 0 ? `; at ${targets.noLateAtPerSec.toLocaleString('en-GB')}/s, no response after the deadline.` : '.'), '');
@@ -127,7 +129,7 @@ function httpSection(http: HttpResults | undefined, profile: string): string | u
   if (http === undefined) return undefined;
   const lines = [`### ${profile}`, ''];
   if (http.smoke) lines.push('**Smoke run**: no speed claim.', '');
-  lines.push(`Recorded ${http.recordedAt} with \`${http.command}\`; autocannon with -R (fixed rate, latency corrected for `
+  lines.push(`Recorded ${http.recordedAt} at commit ${http.machine?.commit ?? 'unknown'} with \`${http.command}\`; autocannon with -R (fixed rate, latency corrected for `
     + `coordinated omission), ${http.connections} connections, ${http.seconds} s per rate. autocannon reports whole milliseconds.`, '');
   if (http.authorise.length > 0) {
     lines.push(table(['request', 'offered/s', 'achieved/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'non-2xx', 'errors', 'timeouts'],
@@ -154,7 +156,7 @@ function profileSection(profile: ProfileResults | undefined): string | undefined
   const { summary } = profile;
   return [
     `### ${profile.profile} at ${profile.ratePerSec}/s`, '',
-    `Recorded ${profile.recordedAt} with \`${profile.command}\` (the gateway ran with \`node --cpu-prof\`); that step measured `
+    `Recorded ${profile.recordedAt} at commit ${profile.machine?.commit ?? 'unknown'} with \`${profile.command}\` (the gateway ran with \`node --cpu-prof\`); that step measured `
       + `p99 ${profile.line.p99Ms} ms, ${profile.line.achievedPerSec}/s achieved, ${profile.gatewayCpuMicrosPerRequest} µs of gateway CPU `
       + `per request. ${summary.busyMs} ms busy of ${summary.sampledMs} ms sampled.`, '',
     'Self time by area:', '',

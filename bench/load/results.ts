@@ -3,8 +3,9 @@
  * against. One printed line per offered rate, with exactly the keys of LoadLine; everything else
  * (why a step saturated, CPU per request, generator lag) goes to the results file.
  */
+import { spawnSync } from 'node:child_process';
 import { cpus, release, totalmem, availableParallelism, loadavg } from 'node:os';
-import type { BenchProfile } from './gateway-process';
+import { repoDir, type BenchProfile } from './gateway-process';
 import type { OpenLoopResult } from './open-loop';
 
 export interface LoadLine {
@@ -73,6 +74,19 @@ export interface MachineInfo {
   memoryGiB: number;
   node: string;
   os: string;
+  /** The code measured: the repository's commit, marked when src/ had uncommitted changes. */
+  commit: string;
+}
+
+function measuredCommit(): string {
+  const run = (args: string[]): string | undefined => {
+    const result = spawnSync('git', args, { cwd: repoDir(), encoding: 'utf8', timeout: 5000 });
+    return result.status === 0 ? result.stdout.trim() : undefined;
+  };
+  const commit = run(['rev-parse', '--short', 'HEAD']);
+  if (commit === undefined) return 'unknown (not a git checkout)';
+  const changes = run(['status', '--porcelain', '--', 'src', 'config']);
+  return changes === undefined || changes === '' ? commit : `${commit} + uncommitted changes in src/ or config/`;
 }
 
 export function machineInfo(): MachineInfo {
@@ -82,6 +96,7 @@ export function machineInfo(): MachineInfo {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     os: `${process.platform} ${release()}`,
+    commit: measuredCommit(),
   };
 }
 
