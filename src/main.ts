@@ -3,6 +3,7 @@
  * SIGTERM or SIGINT. A second signal during the drain exits at once.
  */
 import { loadConfig, ConfigError } from './config/load-config';
+import { Counter } from 'prom-client';
 import { startGateway, type RunningGateway } from './gateway';
 
 async function main(): Promise<void> {
@@ -15,6 +16,23 @@ async function main(): Promise<void> {
     process.stderr.write(`gateway failed to start: ${reason}\n`);
     process.exit(1);
   }
+
+  // A rejection no code awaited (seen: cassandra-driver's control-connection refresh racing a socket
+  // close under overload, upstream NODEJS-681) must not take down in-flight authorisations with it:
+  // log it with its stack, count it (alert on any), keep serving. A synchronous uncaught exception
+  // leaves state unknown: log it and exit non-zero so the orchestrator restarts a clean process.
+  const unhandledRejections = new Counter({ name: 'gateway_unhandled_rejections_total',
+    help: 'Promise rejections nothing handled (logged at error; the process keeps serving).',
+    registers: [gateway.metrics.registry] });
+  process.on('unhandledRejection', (reason: unknown) => {
+    unhandledRejections.inc();
+    gateway.logger.error({ err: reason }, 'unhandled promise rejection');
+  });
+  process.on('uncaughtException', (error: Error) => {
+    gateway.logger.fatal({ err: error }, 'uncaught exception: exiting');
+    gateway.logger.flush();
+    process.exit(70);
+  });
 
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -41,8 +41,14 @@ export class AuthorisationMetrics {
       labelNames: ['response_code'],
       registers: [registry],
     });
-    for (const code of Object.values(ResponseCode)) this.responses.set(code, responses.labels(code));
+    // Bound and exported at zero from the start, so a rate over them sees the first 91 or 96.
+    for (const code of Object.values(ResponseCode)) {
+      const child = responses.labels(code);
+      child.inc(0);
+      this.responses.set(code, child);
+    }
     this.otherResponses = responses.labels('other');
+    this.otherResponses.inc(0);
     this.budgetMisses = new Counter({ name: 'gateway_budget_misses_total', registers: [registry],
       help: 'Requests answered by the stand-in policy because their decision missed the deadline.' });
     this.lateResults = new Counter({ name: 'gateway_late_decisions_total', registers: [registry],
