@@ -18,6 +18,9 @@ import { framingFor } from '../../src/network-link/framing';
 import { SchemePeer } from '../../src/simulator/scheme-peer';
 import { ADMIN_TOKEN, newStackNames, nextStan, schemeMessage, type StackNames } from '../support/gateway-harness';
 import { cassandraContactPoints, cassandraLocalDataCenter, etcdEndpoints, redisUrl } from '../support/services';
+import { RedisLedger } from '../../src/store/redis/redis-ledger';
+import { cassandraSettings, openCassandraStore } from '../../src/store/cassandra';
+import { reconcileShards } from '../../src/store/reconciliation-job';
 
 const mainScript = join(__dirname, '..', '..', 'src', 'main.js');
 const LEASE_TTL_SECONDS = 2;
@@ -202,9 +205,23 @@ test('two gateways on one account: concurrent authorisations never approve more 
   // The lease TTL, plus one refresh interval (TTL/3) to notice and the rebuild from Cassandra.
   assert.ok(takeoverMs < LEASE_TTL_SECONDS * 1000 * 2 + 1500, `takeover took ${takeoverMs.toFixed(0)} ms`);
 
-  // Afterwards: holds in Redis equal the approved, not reversed, amounts in Cassandra.
+  // Afterwards: holds in Redis equal the approved, not reversed, amounts in Cassandra's decisions,
+  // and reconciliation finds Redis and Cassandra's holds in agreement.
   const account = await admin(second, 'GET', `/v1/accounts/${accountId}`);
   assert.equal(heldTotal(account), await approvedInCassandra(names, accountId));
+  const store = await openCassandraStore(cassandraSettings({ contactPoints: [...cassandraContactPoints],
+    localDataCenter: cassandraLocalDataCenter, keyspace: names.keyspace, writeConsistency: 'ONE', readConsistency: 'ONE',
+    shardCount: 4 }));
+  const ledger = await RedisLedger.connect({ url: redisUrl, shardCount: 4, keyPrefix: names.redisKeyPrefix,
+    commandTimeoutMs: 2000 });
+  try {
+    const report = await reconcileShards(ledger, store.accounts, [0, 1, 2, 3]);
+    assert.equal(report.checkedAccounts, 1);
+    assert.deepEqual(report.differences, []);
+  } finally {
+    await ledger.close();
+    await store.close();
+  }
   await peers[1]!.close();
   second.child.kill('SIGTERM');
 });

@@ -71,8 +71,12 @@ const DEFAULT_HOLD_EXPIRY_DAYS = 7;
 const DEFAULT_EXPIRY_BATCH = 200;
 /** 50 × 200 = 10,000 holds per sweep tick. */
 const DEFAULT_EXPIRY_MAX_BATCHES = 50;
-/** An account view is an admin read; 500 holds is far beyond a card account's normal pending set. */
-const DEFAULT_VIEW_HOLD_LIMIT = 500;
+/**
+ * An account view is an admin read and reconciliation's view of the ledger: 10,000 holds is far
+ * beyond a card account's pending set, yet a view that cut holds off would look to reconciliation
+ * like holds missing from Redis.
+ */
+const DEFAULT_VIEW_HOLD_LIMIT = 10_000;
 
 const outcomeStatuses: ReadonlySet<string> = new Set<LedgerOutcomeStatus>([
   'approved', 'partial', 'declined', 'applied', 'reversed', 'original-unknown', 'original-reversed', 'fenced',
