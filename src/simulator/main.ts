@@ -23,7 +23,7 @@ const HELP = `Scheme simulator: plays the card scheme against the gateway's netw
   --rate N                  open loop: N requests a second instead of --concurrency
   --mix A,R,V               weights of authorisations (0100), reversals (0400) and
                             advices (0120), default ${simulationDefaults.mix.authorisation},${simulationDefaults.mix.reversal},${simulationDefaults.mix.advice}
-  --cards PAN[:YYMM],...    cards to use, default the public test PANs
+  --cards PAN[:YYMM],...    cards to use, default the demo cards of config/demo-seed.yaml
                             ${DEFAULT_CARDS.map((card) => card.pan).join(', ')}
   --amount-min N --amount-max N   amount range in minor units, default ${simulationDefaults.amountMinorMin}..${simulationDefaults.amountMinorMax}
   --echoes N                echo tests (0800/301) before the traffic, default ${simulationDefaults.echoes}

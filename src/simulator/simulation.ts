@@ -60,7 +60,7 @@ export const simulationDefaults: SimulationOptions = {
   tls: null,
   signOn: true,
   echoes: 1,
-  count: 20,
+  count: 40,
   concurrency: 4,
   ratePerSecond: 0,
   mix: DEFAULT_MIX,

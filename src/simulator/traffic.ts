@@ -16,17 +16,24 @@ export interface Card {
   pan: string;
   /** YYMM, DE 14. */
   expiry: string;
+  /** DE 18 merchant category for this card's requests; the simulator's grocer (5411) when absent. */
+  mcc?: string;
 }
 
 /**
- * Well-known public test PANs (Luhn-valid, never issued to a cardholder), so the README can show a
- * run without any real card data.
+ * The embedded default's demo cards (config/demo-seed.yaml): well-known public test PANs (Luhn-valid,
+ * never issued to a cardholder), so a run after `npm start` shows an approval and each kind of
+ * decline without any real card data. The gambling-blocked card shops at a betting merchant.
  */
 export const DEFAULT_CARDS: readonly Card[] = [
-  { pan: '4111111111111111', expiry: '2912' },
-  { pan: '5555555555554444', expiry: '2912' },
-  { pan: '4000056655665556', expiry: '2812' },
-  { pan: '5200828282828210', expiry: '2812' },
+  { pan: '5555555555554444', expiry: '3012' },
+  { pan: '5200828282828210', expiry: '3012' },
+  { pan: '4111111111111111', expiry: '3012' },
+  { pan: '4000000000000002', expiry: '3012' },
+  { pan: '5105105105105100', expiry: '3012' },
+  { pan: '4012888888881881', expiry: '3012', mcc: '7995' },
+  { pan: '4242424242424242', expiry: '2001' },
+  { pan: '4000056655665556', expiry: '3012' },
 ];
 
 export const DEFAULT_MIX: TrafficMix = { authorisation: 80, reversal: 10, advice: 10 };
@@ -127,7 +134,7 @@ export class TrafficGenerator {
       .set(12, twoDigits(now.getHours()) + twoDigits(now.getMinutes()) + twoDigits(now.getSeconds()))
       .set(13, twoDigits(now.getMonth() + 1) + twoDigits(now.getDate()))
       .set(14, card.expiry)
-      .set(18, MCC_GROCERY)
+      .set(18, card.mcc ?? MCC_GROCERY)
       .set(22, '051')
       .set(25, '00')
       .set(32, ACQUIRER_ID)
