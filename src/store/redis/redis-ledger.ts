@@ -29,6 +29,8 @@ import { connectRedis, type RedisConnectionOptions } from './redis-client';
 import { ShardFencedError } from '../../authorise/shard-fenced-error';
 
 const DAY_MS = 86_400_000;
+/** Rebuild, admin and sweep calls: long enough for an account with thousands of pending holds. */
+const PATIENT_COMMAND_TIMEOUT_MS = 10_000;
 
 /** An account as the durable record rebuilds it (src/store/cassandra/shard-rebuild.ts). */
 export interface RestorableAccount {
@@ -105,10 +107,13 @@ export class RedisLedger implements Ledger {
   private readonly verifyAccountShard: boolean;
   private readonly fences: string[];
   private readonly library: FunctionLibrary;
+  /** Off the hot path (rebuilds, admin, sweep, views): a connection whose timeout is not the budget's. */
+  private readonly patientLibrary: FunctionLibrary;
   private readonly replacedListeners: StoreReplacedListener[] = [];
   private serverRunId: string | undefined;
 
-  private constructor(private readonly client: Redis, options: RedisLedgerOptions, source: string) {
+  private constructor(private readonly client: Redis, private readonly patient: Redis, options: RedisLedgerOptions,
+    source: string) {
     this.prefix = options.keyPrefix ?? 'gw';
     this.shardCount = options.shardCount;
     const holdExpiryDays = options.holdExpiryDays ?? DEFAULT_HOLD_EXPIRY_DAYS;
@@ -121,6 +126,7 @@ export class RedisLedger implements Ledger {
     this.verifyAccountShard = options.verifyAccountShard ?? true;
     this.fences = fenceKeys(this.prefix, this.shardCount);
     this.library = new FunctionLibrary(client, source);
+    this.patientLibrary = new FunctionLibrary(patient, source);
     client.on('ready', () => {
       void this.checkServerIdentity().catch(() => undefined);
     });
@@ -133,13 +139,19 @@ export class RedisLedger implements Ledger {
     }
     const source = readLibrarySource('ledger-library.lua');
     const client = await connectRedis({ connectionName: 'gateway-ledger', ...options });
+    let patient: Redis | undefined;
     try {
+      // A rebuild restores an account with all its pending holds in one call, and an account view
+      // lists them: such calls can take far longer than the hot path's budget-sized timeout.
+      patient = await connectRedis({ connectionName: 'gateway-ledger-admin', ...options,
+        commandTimeoutMs: Math.max(options.commandTimeoutMs ?? 0, PATIENT_COMMAND_TIMEOUT_MS) });
       await loadLibrary(client, source);
-      const ledger = new RedisLedger(client, options, source);
+      const ledger = new RedisLedger(client, patient, options, source);
       await ledger.checkServerIdentity();
       return ledger;
     } catch (error: unknown) {
       client.disconnect();
+      patient?.disconnect();
       throw error;
     }
   }
@@ -150,7 +162,7 @@ export class RedisLedger implements Ledger {
    */
   /** The connection is up and ready for commands (readiness, the store-health gauge). */
   isConnected(): boolean {
-    return this.client.status === 'ready';
+    return this.client.status === 'ready' && this.patient.status === 'ready';
   }
 
   onStoreReplaced(listener: StoreReplacedListener): void {
@@ -171,7 +183,7 @@ export class RedisLedger implements Ledger {
 
   async putAccount(account: Account, shard: number, fencingToken: number): Promise<void> {
     this.checkShard(account.accountId, shard);
-    const reply = await this.library.call('gw_put_account', [
+    const reply = await this.patientLibrary.call('gw_put_account', [
       this.fences[shard] as string, String(fencingToken), account.accountId, account.currency,
       String(account.balanceMinor), String(account.overdraftMinor), this.requireClaim,
     ]);
@@ -181,7 +193,7 @@ export class RedisLedger implements Ledger {
 
   async getAccount(accountId: string): Promise<AccountView | undefined> {
     const shard = await this.shardHolding(accountId);
-    const reply = await this.library.call('gw_account', [
+    const reply = await this.patientLibrary.call('gw_account', [
       this.fences[shard] as string, accountId, String(Date.now()), String(this.viewHoldLimit),
     ]);
     return parseAccountView(accountId, reply);
@@ -190,7 +202,7 @@ export class RedisLedger implements Ledger {
   async credit(accountId: string, amountMinor: number, idempotencyKey: string,
     shard: number, fencingToken: number): Promise<AccountView | undefined> {
     this.checkShard(accountId, shard);
-    const reply = await this.library.call('gw_credit', [
+    const reply = await this.patientLibrary.call('gw_credit', [
       this.fences[shard] as string, String(fencingToken), accountId, String(amountMinor), idempotencyKey,
       this.retentionMs, this.requireClaim,
     ]);
@@ -202,7 +214,7 @@ export class RedisLedger implements Ledger {
   async debit(accountId: string, amountMinor: number, holdId: string | undefined, idempotencyKey: string,
     shard: number, fencingToken: number): Promise<AccountView | undefined> {
     this.checkShard(accountId, shard);
-    const reply = await this.library.call('gw_debit', [
+    const reply = await this.patientLibrary.call('gw_debit', [
       this.fences[shard] as string, String(fencingToken), String(Date.now()), accountId, String(amountMinor),
       holdId ?? '', idempotencyKey, this.retentionMs, this.requireClaim,
     ]);
@@ -229,7 +241,7 @@ export class RedisLedger implements Ledger {
       args.push(hold.holdId, hold.cardId, String(hold.amountMinor), hold.idempotencyKey, String(hold.createdAtMs),
         String(hold.expiresAtMs), hold.rrn, hold.approvalCode);
     }
-    const reply = await this.library.call('gw_restore_account', args);
+    const reply = await this.patientLibrary.call('gw_restore_account', args);
     if (reply === 'fenced') throw await this.fencedError(shard, fencingToken);
     if (!this.verifyAccountShard) await this.client.set(this.accountShardKey(state.account.accountId), String(shard));
   }
@@ -242,7 +254,7 @@ export class RedisLedger implements Ledger {
   async expireHolds(shard: number, nowMs: number, fencingToken: number): Promise<ExpiredHoldsReport> {
     const expired: Hold[] = [];
     for (let batch = 0; batch < this.expiryMaxBatches; batch += 1) {
-      const reply = await this.library.call('gw_expire', [
+      const reply = await this.patientLibrary.call('gw_expire', [
         this.fences[shard] as string, String(fencingToken), String(nowMs), String(this.expiryBatch),
         this.retentionMs, this.requireClaim,
       ]);
@@ -267,7 +279,7 @@ export class RedisLedger implements Ledger {
   }
 
   async claimShard(shard: number, fencingToken: number): Promise<void> {
-    const reply = await this.library.call('gw_claim', [this.fences[shard] as string, String(fencingToken)]);
+    const reply = await this.patientLibrary.call('gw_claim', [this.fences[shard] as string, String(fencingToken)]);
     if (Array.isArray(reply) && Number(reply[0]) === 1) return;
     const stored = Array.isArray(reply) ? Number(reply[1]) : undefined;
     throw new ShardFencedError(shard, fencingToken, stored);
@@ -280,10 +292,12 @@ export class RedisLedger implements Ledger {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
+    for (const connection of [this.client, this.patient]) {
+      try {
+        await connection.quit();
+      } catch {
+        connection.disconnect();
+      }
     }
   }
 
