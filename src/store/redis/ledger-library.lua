@@ -572,12 +572,14 @@ end
 
 --[[
 gw_restore_account: loads one account as the durable record (Cassandra) has it, after Redis lost
-its data or missed the account; run by the shard's owner under its fencing token.
+its data or missed the account; run by the shard's owner under its fencing token, before the shard
+is served. An account with many pending holds is restored in several calls: the first (reset = 1)
+replaces the account's balance and drops the holds Redis had for it; every call adds its holds.
 ARGV: 1 token, 2 now, 3 account, 4 currency, 5 balance, 6 overdraft, 7 retentionMs, 8 requireClaim,
-      then 8 values per pending hold: holdId, card, amount, key, createdAt, expiresAt, rrn, approvalCode.
-The account's posted balance and pending holds are replaced; each hold's authorisation outcome is
-recorded under its key, so a retransmission of it replays instead of holding again.
-Returns 'fenced' | 'ok'.
+      9 reset 1|0, then 8 values per pending hold: holdId, card, amount, key, createdAt, expiresAt,
+      rrn, approvalCode.
+Each hold's authorisation outcome is recorded under its key, so a retransmission replays instead of
+holding again. Returns 'fenced' | 'ok'.
 ]]
 local function restoreAccount(keys, args)
   if isFenced(keys[1], tonumber(args[1]), args[8] == '1') then
@@ -589,29 +591,33 @@ local function restoreAccount(keys, args)
   local retentionMs = tonumber(args[7])
   local acctKey = base .. 'acct:' .. account
   local listKey = base .. 'holds:' .. account
-  for _, oldHold in ipairs(redis.call('ZRANGE', listKey, 0, -1)) do
-    redis.call('ZREM', base .. 'expiry', oldHold)
-    redis.call('DEL', base .. 'hold:' .. oldHold)
+  if args[9] == '1' then
+    for _, oldHold in ipairs(redis.call('ZRANGE', listKey, 0, -1)) do
+      redis.call('ZREM', base .. 'expiry', oldHold)
+      redis.call('DEL', base .. 'hold:' .. oldHold)
+    end
+    redis.call('DEL', listKey)
+    redis.call('HSET', acctKey, 'cur', args[4], 'bal', args[5], 'od', args[6], 'pend', '0')
   end
-  redis.call('DEL', listKey)
-  local pending = 0
+  local pending = num(redis.call('HGET', acctKey, 'pend'))
   local balance = tonumber(args[5])
   local overdraft = tonumber(args[6])
-  for i = 9, #args, 8 do
+  local added = 0
+  for i = 10, #args, 8 do
     local holdId = args[i]
     local amount = tonumber(args[i + 2])
     local key = args[i + 3]
     local expiresAt = tonumber(args[i + 5])
     local forgetAt = expiresAt + retentionMs
     local holdKey = base .. 'hold:' .. holdId
-    pending = pending + amount
+    added = added + amount
     redis.call('HSET', holdKey, 'acct', account, 'card', args[i + 1], 'amt', int(amount), 'st', 'pending',
       'set', 'hold', 'key', key, 'ct', args[i + 4], 'exp', int(expiresAt), 'od', '0', 'dk', '', 'mk', '',
       'atm', '0')
     redis.call('ZADD', base .. 'expiry', expiresAt, holdId)
     redis.call('ZADD', listKey, forgetAt, holdId)
     recordOutcome(base .. 'op:' .. account .. ':' .. key, 'approved', '00', amount, holdId, 0,
-      balance - pending + overdraft, forgetAt - now)
+      balance - pending - added + overdraft, forgetAt - now)
     if args[i + 6] ~= '' then
       redis.call('SET', base .. 'ref:' .. account .. ':r:' .. args[i + 6], holdId, 'PX', forgetAt - now)
     end
@@ -619,7 +625,7 @@ local function restoreAccount(keys, args)
       redis.call('SET', base .. 'ref:' .. account .. ':a:' .. args[i + 7], holdId, 'PX', forgetAt - now)
     end
   end
-  redis.call('HSET', acctKey, 'cur', args[4], 'bal', args[5], 'od', args[6], 'pend', int(pending))
+  redis.call('HINCRBY', acctKey, 'pend', int(added))
   return 'ok'
 end
 

@@ -31,6 +31,8 @@ import { ShardFencedError } from '../../authorise/shard-fenced-error';
 const DAY_MS = 86_400_000;
 /** Rebuild, admin and sweep calls: long enough for an account with thousands of pending holds. */
 const PATIENT_COMMAND_TIMEOUT_MS = 10_000;
+/** Holds restored per Function call: about a millisecond of Redis time each batch. */
+const RESTORE_BATCH_HOLDS = 500;
 
 /** An account as the durable record rebuilds it (src/store/cassandra/shard-rebuild.ts). */
 export interface RestorableAccount {
@@ -144,7 +146,7 @@ export class RedisLedger implements Ledger {
       // A rebuild restores an account with all its pending holds in one call, and an account view
       // lists them: such calls can take far longer than the hot path's budget-sized timeout.
       patient = await connectRedis({ connectionName: 'gateway-ledger-admin', ...options,
-        commandTimeoutMs: Math.max(options.commandTimeoutMs ?? 0, PATIENT_COMMAND_TIMEOUT_MS) });
+        commandTimeoutMs: Math.max(options.commandTimeoutMs ?? 0, PATIENT_COMMAND_TIMEOUT_MS), autoPipelining: false });
       await loadLibrary(client, source);
       const ledger = new RedisLedger(client, patient, options, source);
       await ledger.checkServerIdentity();
@@ -231,18 +233,25 @@ export class RedisLedger implements Ledger {
    */
   async restoreAccount(state: RestorableAccount, shard: number, fencingToken: number): Promise<void> {
     this.checkShard(state.account.accountId, shard);
-    const args = [
-      this.fences[shard] as string, String(fencingToken), String(Date.now()), state.account.accountId,
-      state.account.currency, String(state.account.balanceMinor), String(state.account.overdraftMinor),
-      this.retentionMs, this.requireClaim,
-    ];
-    for (const hold of state.holds) {
-      if (hold.status !== 'pending') continue;
-      args.push(hold.holdId, hold.cardId, String(hold.amountMinor), hold.idempotencyKey, String(hold.createdAtMs),
-        String(hold.expiresAtMs), hold.rrn, hold.approvalCode);
-    }
-    const reply = await this.patientLibrary.call('gw_restore_account', args);
-    if (reply === 'fenced') throw await this.fencedError(shard, fencingToken);
+    const pending = state.holds.filter((hold) => hold.status === 'pending');
+    // Bounded calls: one Function call blocks Redis for its whole run, so thousands of holds go in
+    // batches (the first resets the account); the shard is not served until all have run.
+    let next = 0;
+    do {
+      const args = [
+        this.fences[shard] as string, String(fencingToken), String(Date.now()), state.account.accountId,
+        state.account.currency, String(state.account.balanceMinor), String(state.account.overdraftMinor),
+        this.retentionMs, this.requireClaim, next === 0 ? '1' : '0',
+      ];
+      const end = Math.min(pending.length, next + RESTORE_BATCH_HOLDS);
+      for (; next < end; next++) {
+        const hold = pending[next]!;
+        args.push(hold.holdId, hold.cardId, String(hold.amountMinor), hold.idempotencyKey, String(hold.createdAtMs),
+          String(hold.expiresAtMs), hold.rrn, hold.approvalCode);
+      }
+      const reply = await this.patientLibrary.call('gw_restore_account', args);
+      if (reply === 'fenced') throw await this.fencedError(shard, fencingToken);
+    } while (next < pending.length);
     if (!this.verifyAccountShard) await this.client.set(this.accountShardKey(state.account.accountId), String(shard));
   }
 
