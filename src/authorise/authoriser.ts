@@ -228,11 +228,20 @@ export class Authoriser {
       // The timed-out write may still land later; a compensating release record keeps the durable
       // record from holding money the ledger already released. Best effort: if the store is down this
       // fails too, and reconciliation reports the difference (hold-missing-in-ledger).
-      await this.deps.decisions.append({
-        ...record, decisionId: randomUUID(), idempotencyKey: `not-durable:${record.idempotencyKey}`,
-        kind: 'reversal-advice', mti: '0420', responseCode: ResponseCode.approved, approvalCode: '',
-        approvedMinor: released.approvedMinor, originalKey: record.idempotencyKey, decidedAtMs: this.nowMs(),
-      }).catch(() => undefined);
+      const decidedAtMs = this.nowMs();
+      await Promise.all([
+        this.deps.decisions.append({
+          ...record, decisionId: randomUUID(), idempotencyKey: `not-durable:${record.idempotencyKey}`,
+          kind: 'reversal-advice', mti: '0420', responseCode: ResponseCode.approved, approvalCode: '',
+          approvedMinor: released.approvedMinor, originalKey: record.idempotencyKey, decidedAtMs,
+        }),
+        // The answer actually given, under the request's own key: a lookup by key (a repeat, an
+        // audit) then finds the 91, not the approval whose write timed out.
+        this.deps.decisions.append({
+          ...record, decisionId: randomUUID(), responseCode: ResponseCode.issuerUnavailable, approvalCode: '',
+          approvedMinor: 0, decidedAtMs,
+        }),
+      ]).catch(() => undefined);
     }
     return { ...decision, responseCode: ResponseCode.issuerUnavailable, approvalCode: '', approvedMinor: 0,
       status: 'not-durable' };

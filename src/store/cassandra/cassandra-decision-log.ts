@@ -12,6 +12,7 @@
  * journaling-decision-log.ts). No lightweight transactions: four Paxos round trips per write would
  * not fit the budget, and idempotent keys make them unnecessary.
  */
+import { performance } from 'node:perf_hooks';
 import type { Client, QueryOptions } from 'cassandra-driver';
 import type { DecisionLog, DecisionRecord } from '../../authorise/decision-log';
 import { UtcCalendar } from '../../authorise/calendar';
@@ -47,6 +48,12 @@ export class AppendTimeoutError extends Error {
   }
 }
 
+/**
+ * Decisions written at once. Each is up to five statements, so 256 keep well under the 4,096 stream
+ * ids of the client's two connections per node, with room for reads and the journal's replay.
+ */
+const MAX_APPENDS_IN_FLIGHT = 256;
+
 /** Most rows GET /v1/decisions returns: an admin read, bounded so one call cannot scan a card's year. */
 const MAX_RECENT_LIMIT = 1000;
 
@@ -60,6 +67,8 @@ const patientBatchOptions: Readonly<QueryOptions> = Object.freeze({
 export type WriteMode = 'hot' | 'patient';
 
 export class CassandraDecisionLog implements DecisionLog {
+  private appendsInFlight = 0;
+  private readonly appendTurns: (() => void)[] = [];
   private readonly calendar = new UtcCalendar();
   private readonly movements: MovementWriter;
   private readonly lookupTtl: number;
@@ -97,7 +106,36 @@ export class CassandraDecisionLog implements DecisionLog {
   /** Hot path: resolves when every row is acknowledged, rejects on failure or after appendTimeoutMs. */
   append(record: DecisionRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('decision log is closed'));
-    return withDeadline(this.write(record, 'hot'), this.options.appendTimeoutMs);
+    return withDeadline(this.writeInTurn(record), this.options.appendTimeoutMs);
+  }
+
+  /**
+   * At most MAX_APPENDS_IN_FLIGHT decisions are being written at once; the rest wait their turn.
+   * A burst would otherwise exhaust the connections' stream ids, and the driver answers that with
+   * an immediate NoHostAvailableError per statement, leaving some of a decision's rows written and
+   * others not. A decision whose bound passed while it waited is not written at all: its caller has
+   * already been told it failed, and a record landing after that would contradict the answer.
+   */
+  private async writeInTurn(record: DecisionRecord): Promise<void> {
+    const queuedAtMs = performance.now();
+    if (this.appendsInFlight >= MAX_APPENDS_IN_FLIGHT) {
+      await new Promise<void>((resolve) => { this.appendTurns.push(resolve); });
+      if (performance.now() - queuedAtMs >= this.options.appendTimeoutMs) {
+        this.passTurn();
+        throw new Error('decision append waited past its bound; not written');
+      }
+    }
+    this.appendsInFlight++;
+    try {
+      await this.write(record, 'hot');
+    } finally {
+      this.appendsInFlight--;
+      this.passTurn();
+    }
+  }
+
+  private passTurn(): void {
+    if (this.appendsInFlight < MAX_APPENDS_IN_FLIGHT) this.appendTurns.shift()?.();
   }
 
   /**
