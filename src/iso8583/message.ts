@@ -42,6 +42,11 @@ export class IsoMessage implements FrameTextCache {
     this.mti = mti;
     this._bits = [0, 0, 0, 0, 0, 0];
     this._cells = undefined;
+    this.forgetFrame();
+  }
+
+  /** @internal drops the decoded frame and everything read from it (always the same shape). */
+  forgetFrame(): void {
     this._frame = undefined;
     this._dialect = undefined;
     this._frameBits = undefined;
@@ -139,14 +144,7 @@ export class IsoMessage implements FrameTextCache {
     }
     this._bits = this._bits.slice();
     for (const [de, value] of copies) this.set(de, value);
-    this._frame = undefined;
-    this._dialect = undefined;
-    this._frameBits = undefined;
-    this._locations = undefined;
-    this._latin1Text = undefined;
-    this._ebcdic037Text = undefined;
-    this._ebcdic1047Text = undefined;
-    this._hexText = undefined;
+    this.forgetFrame();
     return this;
   }
 

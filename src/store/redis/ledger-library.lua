@@ -107,6 +107,18 @@ local function endHold(base, holdKey, holdId, account, status, retentionMs)
   redis.call('PEXPIRE', holdKey, retentionMs)
 end
 
+-- The hold a reversal's fallback reference (DE 37 'r', DE 38 'a') names, or nil.
+local function referencedHold(base, account, kind, value)
+  if value == '' then
+    return nil
+  end
+  local held = redis.call('GET', base .. 'ref:' .. account .. ':' .. kind .. ':' .. value)
+  if held then
+    return held
+  end
+  return nil
+end
+
 local FENCED = { 'fenced', '91', 0, '', 0, 0, 0 }
 
 --[[
@@ -334,19 +346,9 @@ local function reverse(keys, args)
       heldId = originalHold
     end
   end
-  if not found and rrn ~= '' then
-    local byRrn = redis.call('GET', base .. 'ref:' .. account .. ':r:' .. rrn)
-    if byRrn then
-      found = true
-      heldId = byRrn
-    end
-  end
-  if not found and approvalCode ~= '' then
-    local byCode = redis.call('GET', base .. 'ref:' .. account .. ':a:' .. approvalCode)
-    if byCode then
-      found = true
-      heldId = byCode
-    end
+  if not found then
+    heldId = referencedHold(base, account, 'r', rrn) or referencedHold(base, account, 'a', approvalCode)
+    found = heldId ~= nil
   end
 
   if not found then
