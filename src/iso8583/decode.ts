@@ -193,7 +193,7 @@ function lengthOutOfRange(spec: FieldSpec, pos: number, units: number): number {
 function fieldBytesGood(spec: FieldSpec, frame: Buffer, start: number, end: number,
   units: number): boolean {
   let bad = -1;
-  if (spec.encoding === DataEncoding.Ascii && spec.content !== 'x+n') {
+  if (spec.encoding === DataEncoding.Ascii && !spec.signedAmount) {
     // The common case, checked here rather than through contentProblemAt's dispatch.
     const allowed = spec.allowed;
     for (let p = start; p < end; p++) {

@@ -74,6 +74,15 @@ export interface FieldSpec {
   readonly padLeft: boolean;
   /** Allowed decoded character codes for this field's content class (1 = allowed). */
   readonly allowed: Uint8Array;
+  /**
+   * The longest run of consecutive allowed ASCII codes (digits for "n", 0x20-0x7E for "ans"):
+   * its first code and its width less one. The encoder admits a code with
+   * (code - allowedRunFirst) >>> 0 <= allowedRunSpan without a table load; others go to `allowed`.
+   */
+  readonly allowedRunFirst: number;
+  readonly allowedRunSpan: number;
+  /** Content "x+n": a C or D sign, then digits, checked by position. */
+  readonly signedAmount: boolean;
   readonly composite: CompositeKind;
   readonly subfields: readonly PositionalSubfield[];
 }

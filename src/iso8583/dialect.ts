@@ -269,6 +269,8 @@ function compileField(v: Validator, raw: unknown, de: number, path: string): Fie
   }
 
   const { composite, subfields } = compileComposite(v, f.composite, path, content, fixedLength);
+  const allowed = CONTENT_CLASS_TABLES[content]!;
+  const [runFirst, runLast] = longestAllowedAsciiRun(allowed);
 
   return Object.freeze({
     de,
@@ -290,10 +292,33 @@ function compileField(v: Validator, raw: unknown, de: number, path: string): Fie
     padNibble,
     padChar,
     padLeft,
-    allowed: CONTENT_CLASS_TABLES[content]!,
+    allowed,
+    allowedRunFirst: runFirst,
+    allowedRunSpan: runLast - runFirst,
+    signedAmount: content === 'x+n',
     composite,
     subfields,
   });
+}
+
+/**
+ * First and last code of the longest run of allowed ASCII codes (below 0x80) in a content table:
+ * field values are overwhelmingly ASCII, so that run is the one worth a fast path.
+ */
+function longestAllowedAsciiRun(allowed: Uint8Array): [number, number] {
+  const ASCII_END = 0x80;
+  let bestFirst = 0;
+  let bestLength = 0;
+  let runFirst = 0;
+  for (let code = 0; code <= ASCII_END; code++) {
+    if (code < ASCII_END && allowed[code] === 1) continue;
+    if (code - runFirst > bestLength) {
+      bestFirst = runFirst;
+      bestLength = code - runFirst;
+    }
+    runFirst = code + 1;
+  }
+  return [bestFirst, bestFirst + bestLength - 1];
 }
 
 function checkContentEncoding(v: Validator, content: ContentClass, encoding: DataEncoding,

@@ -23,8 +23,18 @@ import { HEX_VALUE, LATIN1_TO_EBCDIC037, LATIN1_TO_EBCDIC1047 } from './charsets
 import { berTlvProblemAt } from './emv-tlv';
 import { tccTlvProblemAt } from './mastercard-de48';
 
-/** Where frames are built; encode is synchronous, so one buffer serves every call. */
-const scratch = Buffer.allocUnsafe(MAX_FRAME_BYTES_LIMIT);
+/**
+ * Frames from encode() are carved from a shared slab, as Buffer.allocUnsafe carves small buffers
+ * from its pool: writing straight into the slab saves an allocation and a copy per frame. A new
+ * slab is taken when the rest of the current one could not hold the dialect's largest frame.
+ * A returned frame is its own view; `frame.buffer` is the slab and shared with other frames.
+ */
+const SLAB_BYTES = 4 * (MAX_FRAME_BYTES_LIMIT + 1);
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabUsed = 0;
+
+/** Where encodedLength() and a too-small encodeInto() target write; encode is synchronous. */
+const scratch = Buffer.allocUnsafeSlow(MAX_FRAME_BYTES_LIMIT);
 
 /** Exact number of bytes encode() will produce. Throws Iso8583EncodeError like encode(). */
 export function encodedLength(dialect: Dialect, message: IsoMessage): number {
@@ -32,15 +42,28 @@ export function encodedLength(dialect: Dialect, message: IsoMessage): number {
 }
 
 export function encode(dialect: Dialect, message: IsoMessage): Buffer {
-  const size = writeMessage(dialect, message, scratch, 0);
-  const out = Buffer.allocUnsafe(size);
-  scratch.copy(out, 0, 0, size);
-  return out;
+  if (SLAB_BYTES - slabUsed < dialect.maxFrameBytes) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  const end = writeMessage(dialect, message, slab, start);
+  // Next frame starts 8-byte aligned, as in Node's own pool.
+  slabUsed = (end + 7) & ~7;
+  return slab.subarray(start, end);
 }
 
-/** Encodes at target[offset]; returns the bytes written. Throws if the target is too small. */
+/**
+ * Encodes at target[offset]; returns the bytes written. Throws if the target is too small.
+ * With room for the dialect's largest frame the encoder writes straight into the target (an
+ * invalid value may then leave bytes written after offset); otherwise it writes into scratch
+ * first and copies, so a frame that does not fit leaves the target as it was.
+ */
 export function encodeInto(dialect: Dialect, message: IsoMessage, target: Buffer,
   offset: number): number {
+  if (Number.isInteger(offset) && offset >= 0 && offset + dialect.maxFrameBytes <= target.length) {
+    return writeMessage(dialect, message, target, offset) - offset;
+  }
   const size = writeMessage(dialect, message, scratch, 0);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {
     throw new Iso8583EncodeError('ISO_ENCODE_TARGET_TOO_SMALL', 'frame',
@@ -59,6 +82,7 @@ function bitmapCount(dialect: Dialect, bits: readonly number[]): number {
 
 /** Writes the whole frame at target[pos]; returns the offset after it. */
 function writeMessage(dialect: Dialect, message: IsoMessage, target: Buffer, pos: number): number {
+  const limit = pos + dialect.maxFrameBytes;
   const mti = mtiValue(message.mti);
   if (mti < 0) {
     throw new Iso8583EncodeError('ISO_ENCODE_BAD_MTI', 'MTI', 'must be four decimal digits');
@@ -80,7 +104,7 @@ function writeMessage(dialect: Dialect, message: IsoMessage, target: Buffer, pos
     while (word !== 0) {
       const lead = Math.clz32(word);
       word &= ~(0x80000000 >>> lead);
-      pos = writeField(dialect, message, w * 32 + lead + 1, target, pos);
+      pos = writeField(dialect, message, w * 32 + lead + 1, target, pos, limit);
     }
   }
   return pos;
@@ -180,18 +204,19 @@ function oddHex(spec: FieldSpec): Iso8583EncodeError {
  * bytecode budget, so rare paths (decoded fields, padding, errors) live in their own functions.
  */
 
+/** Writes one field at target[pos], which must not pass limit; returns the offset after it. */
 function writeField(dialect: Dialect, message: IsoMessage, de: number, target: Buffer,
-  pos: number): number {
+  pos: number, limit: number): number {
   const spec = specOf(dialect, de);
   const source = sourceOf(dialect, message, de);
   if (typeof source === 'number') {
-    return writeDecodedField(dialect, spec, message, -1 - source, target, pos);
+    return writeDecodedField(dialect, spec, message, -1 - source, target, pos, limit);
   }
   const units = checkedUnits(spec, source);
   const size = spec.fixedLength !== 0
     ? spec.fixedBytes
     : spec.prefixBytes + bytesForUnits(spec, units);
-  if (pos + size > dialect.maxFrameBytes) throw frameTooLong(dialect, spec);
+  if (pos + size > limit) throw frameTooLong(dialect, spec);
   let value = source;
   if (spec.fixedLength === 0) {
     writePrefix(spec, target, pos,
@@ -222,11 +247,11 @@ function writeOtherEncoding(spec: FieldSpec, value: string | Buffer, target: Buf
 }
 
 function writeDecodedField(dialect: Dialect, spec: FieldSpec, message: IsoMessage, location: number,
-  target: Buffer, pos: number): number {
+  target: Buffer, pos: number, limit: number): number {
   const size = spec.fixedLength !== 0
     ? spec.fixedBytes
     : spec.prefixBytes + bytesForUnits(spec, locationUnits(location));
-  if (pos + size > dialect.maxFrameBytes) throw frameTooLong(dialect, spec);
+  if (pos + size > limit) throw frameTooLong(dialect, spec);
   return copyDecodedField(spec, message._frame!, location, target, pos);
 }
 
@@ -263,14 +288,17 @@ function badCharacter(spec: FieldSpec, index: number): Iso8583EncodeError {
 
 function writeAscii(spec: FieldSpec, value: string, target: Buffer, pos: number): number {
   const allowed = spec.allowed;
+  const runFirst = spec.allowedRunFirst;
+  const runSpan = spec.allowedRunSpan;
   const length = value.length;
   for (let i = 0; i < length; i++) {
     const code = value.charCodeAt(i);
-    // A code above 0xFF reads past the 256-entry table as undefined, so it fails too.
-    if (allowed[code] !== 1) throw badCharacter(spec, i);
+    // Inside the content's longest run of allowed ASCII codes no table load is needed; outside
+    // it the table decides, and a code above 0xFF reads past its 256 entries as undefined.
+    if ((code - runFirst) >>> 0 > runSpan && allowed[code] !== 1) throw badCharacter(spec, i);
     target[pos + i] = code;
   }
-  if (spec.content === 'x+n') checkSignedAmount(spec, value);
+  if (spec.signedAmount) checkSignedAmount(spec, value);
   return pos + length;
 }
 
@@ -284,7 +312,7 @@ function writeEbcdic(spec: FieldSpec, value: string, target: Buffer, pos: number
     if (allowed[code] !== 1) throw badCharacter(spec, i);
     target[pos + i] = table[code]!;
   }
-  if (spec.content === 'x+n') checkSignedAmount(spec, value);
+  if (spec.signedAmount) checkSignedAmount(spec, value);
   return pos + length;
 }
 

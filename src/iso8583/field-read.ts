@@ -8,6 +8,7 @@
  */
 import { DataEncoding, type FieldSpec } from './dialect-types';
 import { EBCDIC037_TO_LATIN1, EBCDIC1047_TO_LATIN1, HEX_CHAR } from './charsets';
+import { hexText, latin1Text } from './native-slices';
 
 /** Module-level scratch for building strings: a frame is at most 16383 bytes (dialect.ts). */
 const SCRATCH_BYTES = 65536;
@@ -55,7 +56,7 @@ export function fieldStringAt(cache: FrameTextCache, spec: FieldSpec, frame: Buf
     case DataEncoding.Ascii: {
       let text = cache._latin1Text;
       if (text === undefined) {
-        text = frame.toString('latin1');
+        text = latin1Text(frame, 0, frame.length);
         cache._latin1Text = text;
       }
       return text.substring(start, start + units);
@@ -81,7 +82,7 @@ export function fieldStringAt(cache: FrameTextCache, spec: FieldSpec, frame: Buf
       if (spec.content === 'z') return bcdString(frame, start, units, spec.bcdLeftAligned);
       let text = cache._hexText;
       if (text === undefined) {
-        text = frame.toString('hex');
+        text = hexText(frame, 0, frame.length);
         cache._hexText = text;
       }
       const first = 2 * start + ((units & 1) === 1 && !spec.bcdLeftAligned ? 1 : 0);
@@ -95,7 +96,7 @@ export function fieldStringAt(cache: FrameTextCache, spec: FieldSpec, frame: Buf
 function translated(frame: Buffer, table: Uint8Array): string {
   const length = frame.length;
   for (let i = 0; i < length; i++) scratch[i] = table[frame[i]!]!;
-  return scratch.toString('latin1', 0, length);
+  return latin1Text(scratch, 0, length);
 }
 
 /** ASCII code for each BCD nibble when read as text: 0-9 digits, D the track 2 separator "=". */
@@ -110,7 +111,7 @@ function bcdString(frame: Buffer, start: number, digits: number, leftAligned: bo
     const byte = frame[start + (nibble >> 1)]!;
     scratch[i] = NIBBLE_CHAR[(nibble & 1) === 0 ? byte >> 4 : byte & 0x0f]!;
   }
-  return scratch.toString('latin1', 0, digits);
+  return latin1Text(scratch, 0, digits);
 }
 
 /** Upper-case hex of bytes[start, start + length). */
@@ -121,5 +122,5 @@ export function hexString(bytes: Buffer, start: number, length: number): string 
     scratch[o++] = HEX_CHAR[byte >> 4]!;
     scratch[o++] = HEX_CHAR[byte & 0x0f]!;
   }
-  return scratch.toString('latin1', 0, o);
+  return latin1Text(scratch, 0, o);
 }

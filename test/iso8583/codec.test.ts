@@ -123,6 +123,13 @@ describe('encode errors name the field and the reason', () => {
     ['a field beyond 128 without a tertiary bitmap', new IsoMessage('0100').set(150, 'x'), 'ISO_ENCODE_UNDEFINED_FIELD', 'DE 150'],
     ['an MTI that is not four digits', new IsoMessage('100'), 'ISO_ENCODE_BAD_MTI', 'MTI'],
     ['a character outside latin1', new IsoMessage('0100').set(43, 'caf\u20ac'.padEnd(40)), 'ISO_ENCODE_BAD_VALUE', 'DE 43'],
+    // Codes just outside each content's run of allowed ASCII codes, which the encoder admits
+    // without a table lookup: the run's edges must be exact.
+    ['a colon (one past 9) in a numeric field', new IsoMessage('0100').set(11, '00421:'), 'ISO_ENCODE_BAD_VALUE', 'DE 11'],
+    ['a slash (one before 0) in a numeric field', new IsoMessage('0100').set(11, '/04217'), 'ISO_ENCODE_BAD_VALUE', 'DE 11'],
+    ['DEL (0x7F) in an ans field', new IsoMessage('0100').set(41, 'TERM\u007f042'), 'ISO_ENCODE_BAD_VALUE', 'DE 41'],
+    ['a control character in an ans field', new IsoMessage('0100').set(41, 'TERM\u001f042'), 'ISO_ENCODE_BAD_VALUE', 'DE 41'],
+    ['a C1 control (0x85) in an ans field', new IsoMessage('0100').set(41, 'TERM\u0085042'), 'ISO_ENCODE_BAD_VALUE', 'DE 41'],
   ];
   for (const [what, message, code, field] of cases) {
     it(`${what}: ${code} for ${field}`, () => {
@@ -136,6 +143,12 @@ describe('encode errors name the field and the reason', () => {
     for (let de = 105; de <= 113; de++) message.set(de, 'x'.repeat(999));
     assert.throws(() => encode(ascii, message), (err: unknown) =>
       err instanceof Iso8583EncodeError && err.code === 'ISO_ENCODE_FRAME_TOO_LONG');
+  });
+
+  it('a latin1 letter outside ASCII is allowed in an ans field and survives the round trip', () => {
+    const name = 'CAF\u00c9 M\u00dcLLER'.padEnd(22) + ' ' + 'Z\u00dcRICH'.padEnd(13) + ' CHE';
+    const message = decoded(ascii, encode(ascii, new IsoMessage('0100').set(43, name)));
+    assert.equal(message.getString(43), name);
   });
 
   it('fixed fields with padding are padded: n on the left with 0, ans on the right with spaces', () => {
@@ -154,11 +167,52 @@ describe('encodeInto', () => {
     assert.equal(target[7 + written], 0xee);
   });
 
+  it('with room for the largest frame it writes in place: same bytes, nothing before the offset touched', () => {
+    const offset = 5;
+    const target = Buffer.alloc(offset + ascii.maxFrameBytes + 16, 0xee);
+    const written = encodeInto(ascii, authorisation(), target, offset);
+    assert.deepEqual(target.subarray(offset, offset + written), encode(ascii, authorisation()));
+    assert.ok(target.subarray(0, offset).every((b) => b === 0xee));
+    assert.ok(target.subarray(offset + written).every((b) => b === 0xee));
+  });
+
   it('throws ISO_ENCODE_TARGET_TOO_SMALL without writing when the target is too small', () => {
     const target = Buffer.alloc(40, 0xee);
     assert.throws(() => encodeInto(ascii, authorisation(), target, 0), (err: unknown) =>
       err instanceof Iso8583EncodeError && err.code === 'ISO_ENCODE_TARGET_TOO_SMALL');
     assert.ok(target.every((b) => b === 0xee));
+  });
+});
+
+describe('encode', () => {
+  it('frames share slabs but never overlap: every frame kept stays intact as later ones are built', () => {
+    const frames: Buffer[] = [];
+    // Enough frames to fill several slabs, of varying size.
+    for (let i = 0; i < 2000; i++) {
+      const message = authorisation().set(11, String(i).padStart(6, '0'));
+      if (i % 3 === 0) message.set(43, 'X'.repeat(22) + ' ' + 'Y'.repeat(13) + ' GBR');
+      frames.push(encode(ascii, message));
+    }
+    frames.forEach((frame, i) => {
+      assert.equal(decoded(ascii, frame).getString(11), String(i).padStart(6, '0'));
+    });
+    const bySlab = new Map<ArrayBufferLike, [number, number][]>();
+    for (const frame of frames) {
+      const ranges = bySlab.get(frame.buffer) ?? [];
+      ranges.push([frame.byteOffset, frame.byteOffset + frame.length]);
+      bySlab.set(frame.buffer, ranges);
+    }
+    assert.ok(bySlab.size > 1, 'the frames span more than one slab');
+    for (const ranges of bySlab.values()) {
+      ranges.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < ranges.length; i++) assert.ok(ranges[i]![0] >= ranges[i - 1]![1], 'frames overlap');
+    }
+  });
+
+  it('a value that fails to encode leaves no frame behind: the next frame is whole', () => {
+    assert.throws(() => encode(ascii, authorisation().set(41, 'TERM\u0000042')), Iso8583EncodeError);
+    const frame = encode(ascii, authorisation());
+    assert.equal(decoded(ascii, frame).getString(41), 'TERM0042');
   });
 });
 
