@@ -108,6 +108,10 @@ export class GatewayProcess {
     if (options.profile === 'stack') env['GATEWAY_PROFILE'] = 'stack';
     else delete env['GATEWAY_PROFILE'];
     const nodeArgs = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
+    // Extra V8/Node flags for the gateway only, for a closer look (e.g. --trace-gc); the log keeps
+    // their output when BENCH_KEEP_LOGS=1.
+    const extra = process.env['BENCH_GATEWAY_NODE_ARGS'];
+    if (extra !== undefined && extra.trim() !== '') nodeArgs.push(...extra.trim().split(/\s+/));
     const child = spawn(process.execPath, [...nodeArgs, mainJs], { cwd: root, env, stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     const gateway = new GatewayProcess(child, httpPort, linkPort, logPath);

@@ -59,7 +59,7 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
     rmSync(workDir, { recursive: true, force: true });
     throw error;
   }
-  let keepWorkDir = false;
+  let keepWorkDir = process.env['BENCH_KEEP_LOGS'] === '1';
   try {
     // One scrape as the measured window opens, one after the drain: the gateway's own figures
     // then cover the measured requests, not the warm-up's JIT compilation.

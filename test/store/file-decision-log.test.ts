@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FileDecisionLog } from '../../src/store/file-decision-log';
@@ -55,4 +55,27 @@ test('an append after close rejects instead of being silently lost', async () =>
   const log = new FileDecisionLog(options(path));
   await log.close();
   await assert.rejects(log.append(record(1)));
+});
+
+test('close() writes appends still queued in this turn, and they resolve as durable', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
+  const log = new FileDecisionLog(options(path));
+  const pending = [log.append(record(1)), log.append(record(2))];
+  await log.close();
+  await Promise.all(pending);
+  assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 2);
+});
+
+test('a batch whose write fails rejects every append in it: no decision resolves unless on disk', async (t) => {
+  if (!existsSync('/dev/full')) {
+    t.diagnostic('/dev/full is missing on this machine');
+    assert.fail('/dev/full is needed to make the write fail (ENOSPC)');
+  }
+  // Writes to /dev/full always fail with ENOSPC, as a full disk would.
+  const log = new FileDecisionLog(options('/dev/full'));
+  const results = await Promise.allSettled([log.append(record(1)), log.append(record(2))]);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  assert.match(String((results[0] as PromiseRejectedResult).reason), /ENOSPC/);
+  assert.equal(await log.findByIdempotencyKey(record(1).idempotencyKey), undefined, 'a failed record is not indexed');
+  await log.close();
 });
