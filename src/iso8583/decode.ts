@@ -46,7 +46,7 @@ function decodeFrame(dialect: Dialect, frame: Buffer): IsoMessage | Iso8583Decod
   const bits = message._bits;
   const pos = readBitmaps(dialect, frame, dialect.mtiBytes, bits);
   if (pos < 0) return bitmapError(dialect, frame, -pos - 1);
-  const locations = new Array<number>(presentCount(bits));
+  const locations = new Array<number>(highestPresent(bits) + 1);
   const end = readFields(dialect, frame, pos, bits, locations);
   if (end < 0) return lastFieldError!;
   if (end !== length) {
@@ -60,16 +60,14 @@ function decodeFrame(dialect: Dialect, frame: Buffer): IsoMessage | Iso8583Decod
   return message;
 }
 
-function presentCount(bits: readonly number[]): number {
-  let count = 0;
-  for (let w = 0; w < 6; w++) {
-    let word = bits[w]!;
-    while (word !== 0) {
-      word &= word - 1;
-      count++;
-    }
+/** The highest data element number present, or 0 if none: locations are indexed by it. */
+function highestPresent(bits: readonly number[]): number {
+  for (let w = 5; w >= 0; w--) {
+    const word = bits[w]!;
+    // word & -word keeps the lowest set bit, which is the highest field number in this word.
+    if (word !== 0) return w * 32 + Math.clz32(word & -word) + 1;
   }
-  return count;
+  return 0;
 }
 
 /**
@@ -113,7 +111,6 @@ let lastFieldError: Iso8583DecodeError | undefined;
 function readFields(dialect: Dialect, frame: Buffer, pos: number, bits: readonly number[],
   locations: number[]): number {
   const fields = dialect.fields;
-  let slot = 0;
   for (let w = 0; w < 6; w++) {
     let word = bits[w]!;
     while (word !== 0) {
@@ -122,7 +119,7 @@ function readFields(dialect: Dialect, frame: Buffer, pos: number, bits: readonly
       const de = w * 32 + lead + 1;
       const spec = de <= dialect.maxField ? fields[de] : undefined;
       if (spec === undefined) return undefinedField(de, pos);
-      const next = readField(spec, frame, pos, true, locations, slot++);
+      const next = readField(spec, frame, pos, true, locations, de);
       if (next < 0) return -1;
       pos = next;
     }
@@ -144,10 +141,10 @@ function undefinedField(de: number, pos: number): number {
 
 /**
  * Locates one field at pos and, if `check`, checks its bytes. Stores the value's location in
- * locations[slot] and returns the offset after the field, or sets lastFieldError and returns -1.
+ * locations[index] and returns the offset after the field, or sets lastFieldError and returns -1.
  */
 function readField(spec: FieldSpec, frame: Buffer, pos: number, check: boolean,
-  locations: number[], slot: number): number {
+  locations: number[], index: number): number {
   let units = spec.fixedLength;
   if (units === 0) {
     units = readVariableUnits(spec, frame, pos);
@@ -156,7 +153,7 @@ function readField(spec: FieldSpec, frame: Buffer, pos: number, check: boolean,
   }
   const end = pos + (spec.encoding === DataEncoding.Bcd ? (units + 1) >> 1 : units);
   if (end > frame.length) return fail('ISO_TRUNCATED', spec, pos, 'frame ends inside the value');
-  locations[slot] = (pos << LOCATION_SHIFT) | units;
+  locations[index] = (pos << LOCATION_SHIFT) | units;
   if (check && !fieldBytesGood(spec, frame, pos, end, units)) return -1;
   return end;
 }

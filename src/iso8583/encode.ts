@@ -17,7 +17,6 @@ import { mtiValue, writeMti } from './mti';
 import { writeBitmapWord } from './bitmap';
 import { writePrefix } from './prefix';
 import { bytesForUnits, locationStart, locationUnits } from './field-read';
-import { slotOf } from './message';
 import { MAX_FRAME_BYTES_LIMIT } from './dialect';
 import { HEX_VALUE, LATIN1_TO_EBCDIC037, LATIN1_TO_EBCDIC1047 } from './charsets';
 import { berTlvProblemAt } from './emv-tlv';
@@ -126,7 +125,7 @@ function sourceOf(dialect: Dialect, message: IsoMessage, de: number): string | B
   const set = message._cells === undefined ? undefined : message._cells[de];
   if (set !== undefined) return set;
   if (message._dialect === dialect) {
-    return -1 - message._locations![slotOf(message._frameBits!, de)]!;
+    return -1 - message._locations![de]!;
   }
   // Decoded with another dialect: convert, then encode as if the caller had set it.
   return valueOf(dialect.fields[de]!, message, de);

@@ -8,8 +8,9 @@ export const MAX_DATA_ELEMENT = 192;
  * One ISO 8583 message.
  *
  * A decoded message keeps a view of its frame, the frame's presence bits and one small integer per
- * field saying where its value is (in bitmap order, so a field's slot is the count of present
- * fields before it). Values become strings only when read: the first text read converts the whole
+ * field saying where its value is, in an array indexed by data element number up to the highest
+ * present (a read is one index, with no counting of the fields before it). Values become strings
+ * only when read: the first text read converts the whole
  * frame once (one native call), and each field read is then a substring of that text. The caller
  * must therefore not overwrite the frame's bytes while the message is in use, or must call
  * detach().
@@ -30,7 +31,7 @@ export class IsoMessage implements FrameTextCache {
   declare _frame: Buffer | undefined;
   declare _dialect: Dialect | undefined;
   declare _frameBits: number[] | undefined;
-  /** @internal packed value locations (start << 15 | length) by slot. */
+  /** @internal packed value locations (start << 15 | length) by data element number. */
   declare _locations: number[] | undefined;
   /** @internal whole-frame texts that field reads take substrings of (see field-read.ts). */
   declare _latin1Text: string | undefined;
@@ -66,7 +67,7 @@ export class IsoMessage implements FrameTextCache {
     if (!isDataElementNumber(de) || !isPresent(this._bits, de)) return undefined;
     const set = this._cells === undefined ? undefined : this._cells[de];
     if (set !== undefined) return typeof set === 'string' ? set : set.toString('hex').toUpperCase();
-    const location = this._locations![slotOf(this._frameBits!, de)]!;
+    const location = this._locations![de]!;
     return fieldStringAt(this, this._dialect!.fields[de]!, this._frame!, location);
   }
 
@@ -78,8 +79,7 @@ export class IsoMessage implements FrameTextCache {
     if (!isDataElementNumber(de) || !isPresent(this._bits, de)) return undefined;
     const set = this._cells === undefined ? undefined : this._cells[de];
     if (set !== undefined) return typeof set === 'string' ? Buffer.from(set, 'latin1') : set;
-    const slot = slotOf(this._frameBits!, de);
-    return fieldBytesAt(this._dialect!.fields[de]!, this._frame!, this._locations![slot]!);
+    return fieldBytesAt(this._dialect!.fields[de]!, this._frame!, this._locations![de]!);
   }
 
   /**
@@ -162,22 +162,4 @@ export function isDataElementNumber(de: number): boolean {
 export function isPresent(bits: readonly number[], de: number): boolean {
   const bit = de - 1;
   return (bits[bit >>> 5]! & (0x80000000 >>> (bit & 31))) !== 0;
-}
-
-function popcount(word: number): number {
-  word -= (word >>> 1) & 0x55555555;
-  word = (word & 0x33333333) + ((word >>> 2) & 0x33333333);
-  return (((word + (word >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
-
-/** Slot of a field present in the frame: the number of frame fields before it. */
-export function slotOf(frameBits: readonly number[], de: number): number {
-  const bit = de - 1;
-  const w = bit >>> 5;
-  let slot = 0;
-  for (let i = 0; i < w; i++) slot += popcount(frameBits[i]!);
-  const offset = bit & 31;
-  // Bits before this one in the same word (most significant first).
-  if (offset !== 0) slot += popcount(frameBits[w]! >>> (32 - offset));
-  return slot;
 }
