@@ -30,6 +30,7 @@ import { tccTlvProblemAt } from './mastercard-de48';
  */
 const SLAB_BYTES = 4 * (MAX_FRAME_BYTES_LIMIT + 1);
 let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabMemory = slab.buffer;
 let slabUsed = 0;
 
 /** Where encodedLength() and a too-small encodeInto() target write; encode is synchronous. */
@@ -43,13 +44,16 @@ export function encodedLength(dialect: Dialect, message: IsoMessage): number {
 export function encode(dialect: Dialect, message: IsoMessage): Buffer {
   if (SLAB_BYTES - slabUsed < dialect.maxFrameBytes) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabMemory = slab.buffer;
     slabUsed = 0;
   }
   const start = slabUsed;
   const end = writeMessage(dialect, message, slab, start);
   // Next frame starts 8-byte aligned, as in Node's own pool.
   slabUsed = (end + 7) & ~7;
-  return slab.subarray(start, end);
+  // Buffer.from(arrayBuffer, ...) rather than subarray(): the same view, through a path other
+  // code in the process rarely calls (subarray is hot in every Buffer-handling library).
+  return Buffer.from(slabMemory, slab.byteOffset + start, end - start);
 }
 
 /**
