@@ -8,7 +8,7 @@
  * Where each field sits is found by encoding a template twice with one field changed and
  * comparing the bytes, so the offsets come from the dialect itself rather than from counting.
  */
-import { encode, IsoMessage, type Dialect } from '../../src/iso8583';
+import { encode, encodeOriginalDataElements, IsoMessage, type Dialect } from '../../src/iso8583';
 import type { Framing } from '../../src/network-link/framing';
 import type { CardCase, RequestPlan } from './request-mix';
 
@@ -53,16 +53,15 @@ const ZEROS: FieldValues = {
   originalStan: '0'.repeat(6), originalTransmission: '0'.repeat(10),
 };
 
-function authorisationMessage(card: CardCase, values: FieldValues): IsoMessage {
-  return new IsoMessage('0100')
+/** The fields an authorisation and its reversal share. */
+function requestMessage(mti: string, card: CardCase, values: FieldValues): IsoMessage {
+  return new IsoMessage(mti)
     .set(2, card.pan)
     .set(3, '000000')
     .set(4, values.amount)
     .set(7, values.transmission)
     .set(11, values.stan)
     .set(14, card.expiry)
-    .set(18, card.mcc)
-    .set(22, '051')
     .set(32, BENCH_ACQUIRER_ID)
     .set(37, values.rrn)
     .set(41, TERMINAL_ID)
@@ -70,21 +69,18 @@ function authorisationMessage(card: CardCase, values: FieldValues): IsoMessage {
     .set(49, CURRENCY_GBP);
 }
 
+function authorisationMessage(card: CardCase, values: FieldValues): IsoMessage {
+  return requestMessage('0100', card, values).set(18, card.mcc).set(22, '051');
+}
+
 /** A full reversal of an authorisation of `card`, DE 90 naming the original. */
 function reversalMessage(card: CardCase, values: FieldValues): IsoMessage {
-  return new IsoMessage('0400')
-    .set(2, card.pan)
-    .set(3, '000000')
-    .set(4, values.amount)
-    .set(7, values.transmission)
-    .set(11, values.stan)
-    .set(14, card.expiry)
-    .set(32, BENCH_ACQUIRER_ID)
-    .set(37, values.rrn)
-    .set(41, TERMINAL_ID)
-    .set(42, MERCHANT_ID)
-    .set(49, CURRENCY_GBP)
-    .set(90, `0100${values.originalStan}${values.originalTransmission}${BENCH_ACQUIRER_ID.padStart(11, '0')}${'0'.repeat(11)}`);
+  return requestMessage('0400', card, values)
+    .set(90, encodeOriginalDataElements({
+      originalMti: '0100', originalStan: values.originalStan,
+      originalTransmissionDateTime: values.originalTransmission,
+      acquiringInstitutionId: BENCH_ACQUIRER_ID, forwardingInstitutionId: '',
+    }));
 }
 
 function framed(dialect: Dialect, framing: Framing, message: IsoMessage): Buffer {

@@ -30,7 +30,7 @@ export function contentProblemAt(spec: FieldSpec, frame: Buffer, start: number, 
     default:
       return -1;
   }
-  if (bad >= 0 || spec.content !== 'x+n' || bytes === 0) return bad;
+  if (bad >= 0 || !spec.signedAmount || bytes === 0) return bad;
   return signedAmountProblemAt(spec, frame, start, start + bytes);
 }
 
