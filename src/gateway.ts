@@ -128,6 +128,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await links.drain(config.shutdown.drainTimeoutMs);
       const idle = await acceptor.whenIdle(config.shutdown.drainTimeoutMs);
       if (!idle) logger.warn({ inflight: acceptor.inflight }, 'drain bound reached with decisions in flight');
+      if (!await authoriser.correctionsWritten(config.shutdown.drainTimeoutMs)) {
+        logger.warn('drain bound reached with correcting decision records still being written');
+      }
       acceptor.close();
       http.close();
       await backend.close();

@@ -60,6 +60,8 @@ export interface Decision {
 export class Authoriser {
   private readonly calendar = new UtcCalendar();
   private readonly recent = new Map<string, Decision>();
+  /** Correcting records being written in the background (see notDurable). */
+  private readonly corrections = new Set<Promise<void>>();
   private readonly nowMs: () => number;
 
   constructor(private readonly deps: AuthoriserDependencies) {
@@ -226,25 +228,48 @@ export class Authoriser {
         originalKey: record.idempotencyKey, references: {}, advice: true,
       });
       // The timed-out write may still land later; a compensating release record keeps the durable
-      // record from holding money the ledger already released. Best effort: if the store is down this
-      // fails too, and reconciliation reports the difference (hold-missing-in-ledger).
+      // record from holding money the ledger already released, and the 91 under the request's own
+      // key (written after the approval, so it wins the key) is what a repeat or an audit finds.
+      // The hot bound is what just failed, so both go the store's patient way, in the background:
+      // the 91 does not wait for them. If the store gives up too, reconciliation reports the
+      // difference (hold-missing-in-ledger).
       const decidedAtMs = this.nowMs();
-      await Promise.all([
-        this.deps.decisions.append({
+      this.writeCorrection(Promise.all([
+        this.deps.decisions.appendPatiently({
           ...record, decisionId: randomUUID(), idempotencyKey: `not-durable:${record.idempotencyKey}`,
           kind: 'reversal-advice', mti: '0420', responseCode: ResponseCode.approved, approvalCode: '',
           approvedMinor: released.approvedMinor, originalKey: record.idempotencyKey, decidedAtMs,
         }),
-        // The answer actually given, under the request's own key: a lookup by key (a repeat, an
-        // audit) then finds the 91, not the approval whose write timed out.
-        this.deps.decisions.append({
+        this.deps.decisions.appendPatiently({
           ...record, decisionId: randomUUID(), responseCode: ResponseCode.issuerUnavailable, approvalCode: '',
           approvedMinor: 0, decidedAtMs,
         }),
-      ]).catch(() => undefined);
+      ]));
     }
     return { ...decision, responseCode: ResponseCode.issuerUnavailable, approvalCode: '', approvedMinor: 0,
       status: 'not-durable' };
+  }
+
+  private writeCorrection(writes: Promise<unknown>): void {
+    const settled = writes.then(() => undefined, () => undefined);
+    this.corrections.add(settled);
+    void settled.then(() => this.corrections.delete(settled));
+  }
+
+  /**
+   * Resolves when every correcting record started so far is written (or given up), or after
+   * timeoutMs: a graceful stop waits for them before it closes the store. True when all settled.
+   */
+  async correctionsWritten(timeoutMs: number): Promise<boolean> {
+    if (this.corrections.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    const all = Promise.all([...this.corrections]).then(() => true);
+    try {
+      return await Promise.race([all, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

@@ -47,6 +47,12 @@ export interface DecisionRecord {
 export interface DecisionLog {
   /** Resolves once the record is durable; rejects when it could not be made durable. */
   append(record: DecisionRecord): Promise<void>;
+  /**
+   * Off the hot path: a record that corrects an answer already given (the 91 and the hold release
+   * after an approval's record timed out). Written with the store's patient bound and retried, since
+   * the hot bound is what just failed; resolves once durable, rejects when the store gives up.
+   */
+  appendPatiently(record: DecisionRecord): Promise<void>;
   findByIdempotencyKey(idempotencyKey: string): Promise<DecisionRecord | undefined>;
   /** Newest first. */
   recentForCard(cardId: string, limit: number): Promise<DecisionRecord[]>;

@@ -102,6 +102,11 @@ export class FileDecisionLog implements DecisionLog {
     });
   }
 
+  /** The local file has no hot bound to miss: the same group commit. */
+  appendPatiently(record: DecisionRecord): Promise<void> {
+    return this.append(record);
+  }
+
   /** Writes every queued append as one batch and settles them. */
   private readonly flush = (): void => {
     this.flushScheduled = false;

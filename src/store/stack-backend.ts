@@ -36,6 +36,10 @@ class TimedDecisionLog implements DecisionLog {
     this.metrics.cassandraWrite.observe((performance.now() - startMs) / 1000);
   }
 
+  appendPatiently(record: DecisionRecord): Promise<void> {
+    return this.inner.appendPatiently(record);
+  }
+
   findByIdempotencyKey(idempotencyKey: string): Promise<DecisionRecord | undefined> {
     return this.inner.findByIdempotencyKey(idempotencyKey);
   }

@@ -13,6 +13,7 @@
  * not fit the budget, and idempotent keys make them unnecessary.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Client, QueryOptions } from 'cassandra-driver';
 import type { DecisionLog, DecisionRecord } from '../../authorise/decision-log';
 import { UtcCalendar } from '../../authorise/calendar';
@@ -53,6 +54,10 @@ export class AppendTimeoutError extends Error {
  * ids of the client's two connections per node, with room for reads and the journal's replay.
  */
 const MAX_APPENDS_IN_FLIGHT = 256;
+
+/** Tries of a correcting record (appendPatiently), each with the patient timeout, further apart each time. */
+const PATIENT_ATTEMPTS = 3;
+const PATIENT_RETRY_DELAY_MS = 200;
 
 /** Most rows GET /v1/decisions returns: an admin read, bounded so one call cannot scan a card's year. */
 const MAX_RECENT_LIMIT = 1000;
@@ -101,6 +106,24 @@ export class CassandraDecisionLog implements DecisionLog {
     this.lookupTtl = lookupTtlSeconds(options);
     this.cardTtl = cardHistoryTtlSeconds(options);
     this.movements = new MovementWriter(client, movementStatements(ks), this.lookupTtl);
+  }
+
+  /**
+   * A record that corrects an answer already given: the patient timeout, and up to
+   * PATIENT_ATTEMPTS tries (the rows are idempotent). Not bounded by appendTimeoutMs, and not queued
+   * behind the hot appends' turns: it is what keeps the record in line with what was answered.
+   */
+  async appendPatiently(record: DecisionRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new Error('decision log is closed');
+      try {
+        await this.write(record, 'patient');
+        return;
+      } catch (error: unknown) {
+        if (attempt >= PATIENT_ATTEMPTS) throw error;
+        await delay(PATIENT_RETRY_DELAY_MS * attempt);
+      }
+    }
   }
 
   /** Hot path: resolves when every row is acknowledged, rejects on failure or after appendTimeoutMs. */

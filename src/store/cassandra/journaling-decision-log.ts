@@ -130,6 +130,11 @@ export class JournalingDecisionLog implements DecisionLog {
     }
   }
 
+  /** The journal is already the patient path: a correction goes the way every record goes. */
+  appendPatiently(record: DecisionRecord): Promise<void> {
+    return this.append(record);
+  }
+
   private dependsOnBacklog(record: DecisionRecord): boolean {
     if (this.backlog.size === 0) return false;
     return (record.originalKey !== '' && this.backlog.has(record.originalKey))

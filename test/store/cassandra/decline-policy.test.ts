@@ -132,9 +132,11 @@ describe('decline policy: append rejects inside its bound when Cassandra is unre
     assert.equal(approved.responseCode, '00');
 
     proxy.blackhole();
+    let declinedKey = '';
     try {
       const request = schemeRequest(pan, { billingAmountMinor: 3_000 });
       const decision = await authoriser.decide(request, Date.now());
+      declinedKey = decision.idempotencyKey;
       assert.equal(decision.responseCode, '91');
       assert.equal(decision.status, 'not-durable');
       assert.equal(decision.approvalCode, '');
@@ -145,5 +147,14 @@ describe('decline policy: append rejects inside its bound when Cassandra is unre
     } finally {
       proxy.restore();
     }
+    // Once the node answers again, the correcting records land in the background: the request's
+    // own key holds the 91 that was answered, and a release record cancels the timed-out approval.
+    assert.ok(await authoriser.correctionsWritten(60_000), 'the correcting records were written');
+    const answered = await log.findByIdempotencyKey(declinedKey);
+    assert.equal(answered?.responseCode, '91');
+    assert.equal(answered?.approvedMinor, 0);
+    const release = await log.findByIdempotencyKey(`not-durable:${declinedKey}`);
+    assert.equal(release?.kind, 'reversal-advice');
+    assert.equal(release?.approvedMinor, 3_000);
   });
 });
