@@ -48,6 +48,10 @@ export function redisOptions(options: RedisConnectionOptions): RedisOptions {
     noDelay: true,
     retryStrategy: (attempt: number) => Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS),
     lazyConnect: true,
+    // No CLIENT SETINFO at connect: Debian's Redis 7.0 answers it with an error, and ioredis 5.8
+    // clears a command's timeout timer only on a reply, never on an error, so each connection left
+    // two live timers (10 s on the patient client) that held a finished process open.
+    disableClientInfo: true,
   };
 }
 
