@@ -17,7 +17,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Client, QueryOptions } from 'cassandra-driver';
 import type { DecisionLog, DecisionRecord } from '../../authorise/decision-log';
 import { UtcCalendar } from '../../authorise/calendar';
-import { Profile, hotWriteOptions, patientWriteOptions, readOptions } from './client';
+import { Profile, hotWriteOptions, patientWriteOptions, readOptions, shutdownCassandra } from './client';
 import { previousMonthKey, textOf } from './cql-values';
 import {
   decisionColumnNames, decisionPartitionAccount, decisionValues, recordFromRow, referencesOf,
@@ -277,7 +277,7 @@ export class CassandraDecisionLog implements DecisionLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.options.ownsClient === true) await this.client.shutdown();
+    if (this.options.ownsClient === true) await shutdownCassandra(this.client);
   }
 }
 

@@ -8,7 +8,7 @@ import type { DecisionLog } from '../../authorise/decision-log';
 import { CassandraAccountStore } from './account-store';
 import { CassandraDecisionLog } from './cassandra-decision-log';
 import { CassandraCardStore } from './card-store';
-import { clientSettingsOf, connectCassandra } from './client';
+import { clientSettingsOf, connectCassandra, shutdownCassandra } from './client';
 import { JournalingDecisionLog, type JournalEvents } from './journaling-decision-log';
 import { migrate, type MigrationReport } from './migrations';
 import type { CassandraStoreSettings } from './options';
@@ -47,11 +47,11 @@ export async function openCassandraStore(settings: CassandraStoreSettings, event
       client, decisions, cassandraDecisions, journal, accounts, cards, migration,
       close: async () => {
         await decisions.close();
-        await client.shutdown();
+        await shutdownCassandra(client);
       },
     };
   } catch (error: unknown) {
-    await client.shutdown().catch(() => undefined);
+    await shutdownCassandra(client).catch(() => undefined);
     throw error;
   }
 }

@@ -105,10 +105,30 @@ export function createCassandraClient(settings: CassandraClientSettings): Client
  * it drops, so that host is shut down here; Host.shutdown is the driver's own (untyped) method.
  */
 function shutDownDroppedHosts(client: Client): void {
-  client.hosts.on('remove', (host: unknown) => {
-    const dropped = host as { shutdown?: (waitForPending: boolean) => Promise<void> };
-    if (typeof dropped.shutdown === 'function') dropped.shutdown(false).catch(() => undefined);
-  });
+  client.hosts.on('remove', (host: unknown) => { shutDownHost(host); });
+  // A control-connection refresh that was under way when the client shut down can still add a host
+  // afterwards; its pool and health timer would then outlive the client.
+  client.hosts.on('add', (host: unknown) => { if (shutDownClients.has(client)) shutDownHost(host); });
+}
+
+const shutDownClients = new WeakSet<Client>();
+
+/** Host.shutdown is the driver's own (untyped) method: closes the pool, clears its health timer. */
+function shutDownHost(host: unknown): Promise<void> {
+  const pooled = host as { shutdown?: (waitForPending: boolean) => Promise<void> };
+  if (typeof pooled.shutdown !== 'function') return Promise.resolve();
+  return pooled.shutdown(false).catch(() => undefined);
+}
+
+/**
+ * Shuts the client down, then every host it still knows. `client.shutdown()` shuts down the hosts
+ * it saw when it began; a reconnection racing it can leave a host whose pool reconnects and whose
+ * health timer runs for ever, holding the process open.
+ */
+export async function shutdownCassandra(client: Client): Promise<void> {
+  shutDownClients.add(client);
+  await client.shutdown();
+  await Promise.all(client.hosts.values().map((host) => shutDownHost(host)));
 }
 
 /**
@@ -120,7 +140,7 @@ export async function connectCassandra(settings: CassandraClientSettings): Promi
   try {
     await client.connect();
   } catch (error: unknown) {
-    await client.shutdown().catch(() => undefined);
+    await shutdownCassandra(client).catch(() => undefined);
     throw error;
   }
   return client;

@@ -207,9 +207,12 @@ export class CuttableProxy {
     if (wasCut) for (const socket of this.sockets) socket.destroy();
   }
 
+  /** Stops listening and cuts every connection; one arriving meanwhile is cut too. */
   async close(): Promise<void> {
+    this.modeValue = 'refuse';
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closed;
   }
 }
 
