@@ -3,7 +3,7 @@
  * as received, DE 39, and DE 38 on approval. Sensitive fields (track data DE 35/36/45, PIN block
  * DE 52, EMV DE 55, DE 14 expiry) are never echoed.
  */
-import { IsoMessage } from '../iso8583';
+import { IsoMessage, presenceMask } from '../iso8583';
 import { responseMtiFor } from '../network-link/message-types';
 
 /**
@@ -30,12 +30,11 @@ export function responseMtiOf(requestMti: string): string {
   return responseMtiFor(requestMti) ?? (/^[0-9]{4}$/.test(requestMti) ? requestMti : '0000');
 }
 
+const ECHOED_MASK: readonly number[] = presenceMask(ECHOED_DATA_ELEMENTS);
+
 export function buildResponse(request: IsoMessage, content: ResponseContent): IsoMessage {
-  const response = new IsoMessage(responseMtiOf(request.mti));
-  for (const de of ECHOED_DATA_ELEMENTS) {
-    const value = request.getString(de);
-    if (value !== undefined) response.set(de, value);
-  }
+  // The echoed fields stay in the request's frame: no strings, and their bytes are copied on encode.
+  const response = IsoMessage.echoing(request, responseMtiOf(request.mti), ECHOED_MASK);
   response.set(39, content.responseCode);
   if (content.approvalCode !== '') response.set(38, content.approvalCode);
   if (content.partialAmountMinor !== undefined) {

@@ -13,7 +13,7 @@ export type {
   PositionalSubfield,
 } from './dialect-types';
 export { loadDialect, compileDialect, defaultDialectDir } from './dialect';
-export { IsoMessage } from './message';
+export { IsoMessage, presenceMask } from './message';
 export { decode, peekMtiAndStan } from './decode';
 export { encode, encodeInto, encodedLength } from './encode';
 export { describeMasked, maskPan } from './mask';

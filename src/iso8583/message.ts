@@ -94,10 +94,7 @@ export class IsoMessage implements FrameTextCache {
       throw new TypeError(`DE ${de}: value must be a string or a Buffer`);
     }
     let cells = this._cells;
-    if (cells === undefined) {
-      cells = new Array<string | Buffer | undefined>(MAX_DATA_ELEMENT + 1);
-      this._cells = cells;
-    }
+    if (cells === undefined || cells.length <= de) cells = this.growCells(de);
     cells[de] = value;
     const bits = this.ownBits();
     const bit = de - 1;
@@ -107,7 +104,7 @@ export class IsoMessage implements FrameTextCache {
 
   delete(de: number): this {
     if (!isDataElementNumber(de)) return this;
-    if (this._cells !== undefined) this._cells[de] = undefined;
+    if (this._cells !== undefined && de < this._cells.length) this._cells[de] = undefined;
     const bits = this.ownBits();
     const bit = de - 1;
     bits[bit >>> 5] = (bits[bit >>> 5]! & ~(0x80000000 >>> (bit & 31))) | 0;
@@ -148,11 +145,62 @@ export class IsoMessage implements FrameTextCache {
     return this;
   }
 
+  /**
+   * A new message with `mti` holding the fields of `source` named in `keep` (presence bits, as
+   * made by presenceMask): for a response that echoes its request. Fields still in the frame stay
+   * there, shared and unconverted, so echoing costs no strings, and an encode in the same dialect
+   * copies their bytes as they came. The same rule as for `source` applies: its frame must not be
+   * overwritten while the new message is in use.
+   */
+  static echoing(source: IsoMessage, mti: string, keep: readonly number[]): IsoMessage {
+    const echo = new IsoMessage(mti);
+    const bits = echo._bits;
+    const sourceBits = source._bits;
+    for (let w = 0; w < 6; w++) bits[w] = (sourceBits[w]! & keep[w]!) | 0;
+    if (source._frame !== undefined) {
+      echo._frame = source._frame;
+      echo._dialect = source._dialect;
+      echo._locations = source._locations;
+      echo._latin1Text = source._latin1Text;
+      echo._ebcdic037Text = source._ebcdic037Text;
+      echo._ebcdic1047Text = source._ebcdic1047Text;
+      echo._hexText = source._hexText;
+    }
+    const sourceCells = source._cells;
+    if (sourceCells !== undefined) {
+      for (let de = 2; de < sourceCells.length; de++) {
+        const value = sourceCells[de];
+        if (value !== undefined && isPresent(bits, de)) echo.set(de, value);
+      }
+    }
+    return echo;
+  }
+
+  /** Room for values up to `de`: sized to what is set (a response sets few, low-numbered fields). */
+  private growCells(de: number): (string | Buffer | undefined)[] {
+    const previous = this._cells;
+    const cells = new Array<string | Buffer | undefined>(Math.min(MAX_DATA_ELEMENT, Math.max(de, 63)) + 1);
+    if (previous !== undefined) for (let i = 0; i < previous.length; i++) cells[i] = previous[i];
+    this._cells = cells;
+    return cells;
+  }
+
   /** The presence bits, copied first if they are still shared with the frame's. */
   private ownBits(): number[] {
     if (this._bits === this._frameBits) this._bits = this._bits.slice();
     return this._bits;
   }
+}
+
+/** Presence bits of the data elements listed, for IsoMessage.echoing. */
+export function presenceMask(dataElements: readonly number[]): number[] {
+  const mask = [0, 0, 0, 0, 0, 0];
+  for (const de of dataElements) {
+    if (!isDataElementNumber(de)) throw new RangeError(`data element must be an integer from 2 to ${MAX_DATA_ELEMENT}`);
+    const bit = de - 1;
+    mask[bit >>> 5] = (mask[bit >>> 5]! | (0x80000000 >>> (bit & 31))) | 0;
+  }
+  return mask;
 }
 
 export function isDataElementNumber(de: number): boolean {

@@ -8,7 +8,7 @@ import {
   compileDialect, decode, describeMasked, encode, encodeInto, encodeMastercardDe48, encodeOriginalDataElements,
   IsoMessage, Iso8583DecodeError, Iso8583EncodeError, loadDialect, maskPan, parseEmvTlv,
   parseMastercardDe48, parseOriginalDataElements, peekMtiAndStan, readSubfields, writeSubfields,
-  NETWORK_MANAGEMENT_FIELDS,
+  NETWORK_MANAGEMENT_FIELDS, presenceMask,
 } from '../../src/iso8583';
 import { decoded, decodeError, fieldsOf, hex } from './support';
 
@@ -254,6 +254,19 @@ describe('decoded messages are views of the frame, converted lazily', () => {
       const back = decoded(target, encode(target, fromAscii));
       assert.deepEqual(fieldsOf(target, back), fieldsOf(ascii, fromAscii));
     }
+  });
+
+  it('an echo shares its source frame: the kept fields are views of it and encode as the same bytes', () => {
+    const frame = encode(ascii, authorisation());
+    const request = decoded(ascii, frame);
+    const echo = IsoMessage.echoing(request, '0110', presenceMask([2, 4, 11, 41]));
+    assert.equal(echo.getBytes(2)!.buffer, frame.buffer);
+    echo.set(39, '00').set(128, 'ABCDEF0123456789');
+    const back = decoded(ascii, encode(ascii, echo));
+    assert.deepEqual(back.presentFields(), [2, 4, 11, 39, 41, 128]);
+    assert.equal(back.getString(128), 'ABCDEF0123456789');
+    assert.equal(back.getString(2), PAN);
+    assert.throws(() => presenceMask([1]), RangeError);
   });
 
   it('has/getString/getBytes answer undefined or false for absent or impossible field numbers', () => {

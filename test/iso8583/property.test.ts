@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  compileDialect, decode, encode, IsoMessage, Iso8583DecodeError, loadDialect, peekMtiAndStan,
+  compileDialect, decode, encode, IsoMessage, Iso8583DecodeError, loadDialect, peekMtiAndStan, presenceMask,
   type Dialect,
 } from '../../src/iso8583';
 import { dialectJson, fieldsOf, messageArbitrary, SHIPPED_DIALECTS, variant } from './support';
@@ -92,6 +92,27 @@ for (const dialect of DIALECTS) {
         const back = decode(dialect, frame);
         assert.ok(back instanceof IsoMessage, back instanceof Iso8583DecodeError ? back.message : '');
         assert.deepEqual(fieldsOf(dialect, back), fieldsOf(dialect, message));
+      }), { numRuns: RUNS });
+    });
+
+    it('an echo of a message (decoded or built) holds exactly the kept fields, plus what is set on it', () => {
+      const numbers = dialect.fields.flatMap((spec, de) => (spec === undefined ? [] : [de]));
+      fc.assert(fc.property(messageArbitrary(dialect), fc.subarray(numbers), fc.boolean(), (message, keep, fromFrame) => {
+        const source = fromFrame ? decode(dialect, encode(dialect, message)) : message;
+        assert.ok(source instanceof IsoMessage);
+        const expected = { ...Object.fromEntries(Object.entries(fieldsOf(dialect, message))
+          .filter(([de]) => keep.includes(Number(de)))), mti: '0110' };
+        const echo = IsoMessage.echoing(source, '0110', presenceMask(keep));
+        assert.deepEqual(fieldsOf(dialect, echo), expected);
+        const back = decode(dialect, encode(dialect, echo));
+        assert.ok(back instanceof IsoMessage, back instanceof Iso8583DecodeError ? back.message : '');
+        assert.equal(back.mti, '0110');
+        assert.deepEqual(fieldsOf(dialect, back), expected);
+        // Setting on the echo changes neither its source nor the kept fields.
+        const before = fieldsOf(dialect, source);
+        echo.set(39, '05');
+        assert.deepEqual(fieldsOf(dialect, source), before);
+        assert.equal(echo.getString(39), '05');
       }), { numRuns: RUNS });
     });
 
