@@ -32,6 +32,38 @@ test('concurrent appends are all durable when they resolve, and a restart finds 
   await reopened.close();
 });
 
+test('appends spread over many turns, while batches are being written, are each on disk when they resolve', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
+  const log = new FileDecisionLog(options(path));
+  const notOnDiskWhenResolved: string[] = [];
+  const appends: Promise<void>[] = [];
+  for (let i = 0; i < 300; i++) {
+    const each = record(i);
+    appends.push(log.append(each).then(() => {
+      if (!readFileSync(path, 'utf8').includes(`"${each.idempotencyKey}"`)) notOnDiskWhenResolved.push(each.idempotencyKey);
+    }));
+    if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  // close() right away: it must wait for the batch in flight and write the rest.
+  await log.close();
+  await Promise.all(appends);
+  assert.deepEqual(notOnDiskWhenResolved, []);
+  assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 300);
+});
+
+test('records with text outside ASCII are written whole in a batch far larger than the write buffer', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
+  const log = new FileDecisionLog(options(path));
+  // Latin-1 letters (two UTF-8 bytes), a CJK letter (three) and a surrogate pair (four bytes).
+  const names = ['Caf\u00e9 \u00d6st', '\u6771\u4eac', 'Shop \u{1F6D2}'];
+  const records = Array.from({ length: 3000 }, (_, i) => ({ ...record(i), acquirerId: `${names[i % 3]}${'x'.repeat(i % 50)}` }));
+  await Promise.all(records.map((each) => log.append(each)));
+  await log.close();
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  assert.equal(lines.length, records.length);
+  assert.deepEqual(lines.map((line) => JSON.parse(line) as DecisionRecord), records);
+});
+
 test('a torn last line (a crash mid-write) is skipped on restart; every whole record is kept', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
   const log = new FileDecisionLog(options(path));
