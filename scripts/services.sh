@@ -36,6 +36,9 @@ CASSANDRA_DC=datacenter1
 # A cold first boot on 2 shared cores takes well under a minute; 180 s leaves room for a busy machine
 # without letting a wedged node hold a test run for long.
 CASSANDRA_READY_TIMEOUT_S=${GATEWAY_CASSANDRA_READY_TIMEOUT:-180}
+# Heap and G1 pause target of the test node (docs/services.md says why these values).
+CASSANDRA_HEAP=${GATEWAY_CASSANDRA_HEAP:-2G}
+CASSANDRA_GC_PAUSE_TARGET_MS=${GATEWAY_CASSANDRA_GC_PAUSE_TARGET_MS:-20}
 # Redis and etcd are ready in well under a second; 15 s only matters on a heavily loaded machine.
 SMALL_SERVICE_READY_TIMEOUT_S=15
 
@@ -371,8 +374,10 @@ cassandra_up() {
   local -a args=("@$REPO_DIR/scripts/cassandra/jvm17-server.args")
   [[ -x $java_home/bin/javac ]] && args+=("@$REPO_DIR/scripts/cassandra/jvm17-jdk-only.args")
   args+=(
-    # 1 GiB is what the official test containers use; Cassandra's own formula would take 6 GB here.
-    -Xms1G -Xmx1G
+    -Xms"$CASSANDRA_HEAP" -Xmx"$CASSANDRA_HEAP"
+    # Short young-generation pauses: the gateway gives a decision's writes 35 ms, and with the
+    # stock 300 ms target G1 paused Cassandra for 40-77 ms several times a second under load.
+    -XX:MaxGCPauseMillis="$CASSANDRA_GC_PAUSE_TARGET_MS"
     -javaagent:"$CASSANDRA_LIB/jamm-0.4.0.jar"
     -Dcassandra.config="file://$CASSANDRA_CONF_DIR/cassandra.yaml"
     -Dcassandra.storagedir="$data"
