@@ -17,7 +17,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Client, QueryOptions } from 'cassandra-driver';
 import type { DecisionLog, DecisionRecord } from '../../authorise/decision-log';
 import { UtcCalendar } from '../../authorise/calendar';
-import { Profile, hotWriteOptions, patientWriteOptions, readOptions, shutdownCassandra } from './client';
+import { Profile, patientWriteOptions, readOptions, shutdownCassandra } from './client';
 import { previousMonthKey, textOf } from './cql-values';
 import {
   decisionColumnNames, decisionPartitionAccount, decisionValues, recordFromRow, referencesOf,
@@ -166,7 +166,6 @@ export class CassandraDecisionLog implements DecisionLog {
    * tools) the long one. Same rows either way, so a replay over a write that did land changes nothing.
    */
   async write(record: DecisionRecord, mode: WriteMode): Promise<void> {
-    const writeOptions = mode === 'hot' ? hotWriteOptions : patientWriteOptions;
     const lookupOptions = mode === 'hot' ? readOptions : patientWriteOptions;
     const context: EffectContext = {};
     let earlierHoldRows: HoldMovement[] = [];
@@ -181,37 +180,28 @@ export class CassandraDecisionLog implements DecisionLog {
 
     const partitionAccount = decisionPartitionAccount(record);
     const values = decisionValues(record, partitionAccount);
-    const writes: Promise<unknown>[] = [
-      this.client.execute(this.insertDecision, [...values, this.calendar.dayKey(record.decidedAtMs)], writeOptions),
-      this.client.execute(this.insertByKey, [...values, this.lookupTtl], writeOptions),
+    const rows: { query: string; params: unknown[] }[] = [
+      { query: this.insertDecision, params: [...values, this.calendar.dayKey(record.decidedAtMs)] },
+      { query: this.insertByKey, params: [...values, this.lookupTtl] },
     ];
     if (record.cardId !== '') {
-      writes.push(this.client.execute(this.insertByCard,
-        [...values, this.calendar.monthKey(record.decidedAtMs), this.cardTtl], writeOptions));
+      rows.push({ query: this.insertByCard, params: [...values, this.calendar.monthKey(record.decidedAtMs), this.cardTtl] });
     }
-    const references = referencesOf(record);
-    if (references.length === 1) {
-      const only = references[0];
-      if (only !== undefined) writes.push(this.client.execute(this.insertReference, this.referenceValues(record, only.kind, only.value), writeOptions));
-    } else if (references.length > 1) {
-      // Every reference row is in the record's PAN-hash partition: one unlogged batch, one mutation.
-      const queries = references.map((reference) => ({
-        query: this.insertReference, params: this.referenceValues(record, reference.kind, reference.value),
-      }));
-      writes.push(this.client.batch(queries, mode === 'hot' ? hotBatchOptions : patientBatchOptions));
+    for (const reference of referencesOf(record)) {
+      rows.push({ query: this.insertReference, params: this.referenceValues(record, reference.kind, reference.value) });
     }
     if (needsHoldRefresh(record)) {
       // The hold now lapses later: every row of it must outlive the new expiry by the usual margin.
       const ttl = Math.ceil((record.decidedAtMs - Date.now()) / 1000) + this.lookupTtl;
       for (const row of earlierHoldRows) {
-        if (row.idempotencyKey !== record.idempotencyKey) writes.push(this.movements.writeHold(row, writeOptions, ttl));
+        if (row.idempotencyKey !== record.idempotencyKey) rows.push(this.movements.holdRow(row, ttl));
       }
-      for (const hold of effects.holds) writes.push(this.movements.writeHold(hold, writeOptions, ttl));
+      for (const hold of effects.holds) rows.push(this.movements.holdRow(hold, ttl));
     } else {
-      for (const hold of effects.holds) writes.push(this.movements.writeHold(hold, writeOptions));
+      for (const hold of effects.holds) rows.push(this.movements.holdRow(hold));
     }
-    for (const entry of effects.postings) writes.push(this.movements.writePosting(entry, writeOptions));
-    await Promise.all(writes);
+    for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
+    await this.client.batch(rows, mode === 'hot' ? hotBatchOptions : patientBatchOptions);
   }
 
   private referenceValues(record: DecisionRecord, kind: ReferenceKind, value: string): unknown[] {

@@ -7,6 +7,12 @@ import { UtcCalendar } from '../../authorise/calendar';
 import { booleanOf, numberOf, textOf, type CqlRow } from './cql-values';
 import type { BalancePosting, HoldEnd, HoldMovement, HoldSettlement, PostingKind } from './hold-movements';
 
+/** One statement of a batch. */
+export interface StatementRow {
+  query: string;
+  params: unknown[];
+}
+
 export interface MovementStatements {
   insertHold: string;
   insertPosting: string;
@@ -37,12 +43,12 @@ export class MovementWriter {
     private readonly holdTtlSeconds: number) {}
 
   /** ttlSeconds overrides the lookup TTL for rows of a hold whose expiry moved later (an incremental). */
-  writeHold(row: HoldMovement, options: QueryOptions, ttlSeconds: number = this.holdTtlSeconds): Promise<unknown> {
-    return this.client.execute(this.statements.insertHold, [
+  holdRow(row: HoldMovement, ttlSeconds: number = this.holdTtlSeconds): StatementRow {
+    return { query: this.statements.insertHold, params: [
       row.accountId, row.holdId, row.idempotencyKey, row.cardId, row.settlement, row.deltaMinor, row.endsAs,
       row.decidedAtMs, row.expiresAtMs, row.originalKey, row.rrn, row.approvalCode, row.overdrawn,
       Math.max(this.holdTtlSeconds, ttlSeconds),
-    ], options);
+    ] };
   }
 
   /** Every row of one hold. */
@@ -51,11 +57,21 @@ export class MovementWriter {
     return result.rows.map((row) => holdMovementFromRow(row));
   }
 
-  writePosting(entry: BalancePosting, options: QueryOptions): Promise<unknown> {
-    return this.client.execute(this.statements.insertPosting, [
+  writeHold(row: HoldMovement, options: QueryOptions): Promise<unknown> {
+    const statement = this.holdRow(row);
+    return this.client.execute(statement.query, statement.params, options);
+  }
+
+  postingRow(entry: BalancePosting): StatementRow {
+    return { query: this.statements.insertPosting, params: [
       entry.accountId, this.calendar.monthKey(entry.postedAtMs), entry.postedAtMs, entry.postingId,
       entry.amountMinor, entry.kind, entry.holdId,
-    ], options);
+    ] };
+  }
+
+  writePosting(entry: BalancePosting, options: QueryOptions): Promise<unknown> {
+    const row = this.postingRow(entry);
+    return this.client.execute(row.query, row.params, options);
   }
 
   /** How the hold was created ('hold' or 'post'), from its placing rows; undefined when none is kept. */
