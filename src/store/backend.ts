@@ -22,7 +22,7 @@ export interface StoreBackend {
   cards: CardDirectory;
   shards: ShardDirectory;
   decisions: DecisionLog;
-  /** Health of each external client, for /readyz and metrics; empty for the embedded backend. */
+  /** Health of each client (stack) or of the decision log's writer (embedded), for /readyz and metrics. */
   health(): Record<string, boolean>;
   close(): Promise<void>;
 }
@@ -43,11 +43,13 @@ export async function openStoreBackend(config: GatewayConfig, logger: Logger, re
   for (let shard = 0; shard < shards.shardCount; shard++) await ledger.claimShard(shard, 1);
   const decisions = new FileDecisionLog({
     path: config.store.embedded.decisionLogPath, recentPerCard: 100, maxKeys: config.authorise.recentDecisions,
+    onWriterFailure: (error) => logger.error({ err: error }, 'decision log writer thread died: no decision can be made durable'),
   });
   logger.info({ decisionLogPath: config.store.embedded.decisionLogPath }, 'embedded store opened');
   return {
     ledger, cards, shards, decisions,
-    health: () => ({}),
+    // The writer thread is the embedded store's one moving part: without it nothing is durable.
+    health: () => ({ decisionLog: decisions.writable }),
     close: async () => {
       await decisions.close();
       await ledger.close();

@@ -29,15 +29,19 @@ export class DurableAppender {
   private done = 0;
   private threadFailure: Error | undefined;
 
-  /** `onThreadFailure` runs if the thread dies: nothing in flight will complete. */
-  constructor(fd: number, halfBytes: number, onThreadFailure: (error: Error) => void) {
+  /**
+   * `onThreadFailure` runs if the thread dies: nothing in flight will complete. `threadScript` is
+   * for tests (a thread that fails); the gateway always runs durable-append-thread.js.
+   */
+  constructor(fd: number, halfBytes: number, onThreadFailure: (error: Error) => void,
+    threadScript: string = join(__dirname, 'durable-append-thread.js')) {
     const control = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
     const batches = new SharedArrayBuffer(halfBytes * 2);
     this.control = new Int32Array(control);
     this.halfBytes = halfBytes;
     this.halves = [Buffer.from(batches, 0, halfBytes), Buffer.from(batches, halfBytes, halfBytes)];
     const workerData: AppendThreadData = { fd, control, batches };
-    this.thread = new Worker(join(__dirname, 'durable-append-thread.js'), { workerData, name: 'decision-log-writer' });
+    this.thread = new Worker(threadScript, { workerData, name: 'decision-log-writer' });
     const failed = (error: Error): void => {
       if (this.threadFailure !== undefined) return;
       this.threadFailure = error;

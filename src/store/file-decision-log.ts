@@ -53,6 +53,8 @@ export interface FileDecisionLogOptions {
   recentPerCard: number;
   /** Idempotency keys remembered in memory for duplicate and reversal matching. */
   maxKeys: number;
+  /** Called once if the writer thread dies; every append from then on is refused. */
+  onWriterFailure?: (error: Error) => void;
 }
 
 export class FileDecisionLog implements DecisionLog {
@@ -80,6 +82,11 @@ export class FileDecisionLog implements DecisionLog {
       constants.O_APPEND | constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
     this.loadExisting();
     this.appender = new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll);
+  }
+
+  /** False once the writer thread has died: nothing can be made durable any more. */
+  get writable(): boolean {
+    return this.appender.failure === undefined;
   }
 
   get recordCount(): number {
@@ -209,6 +216,7 @@ export class FileDecisionLog implements DecisionLog {
 
   /** The writer thread died: nothing in flight or queued can become durable. */
   private readonly failAll = (error: Error): void => {
+    this.options.onWriterFailure?.(error);
     for (const pending of [...this.inFlight, ...this.filling, ...this.queue]) pending.reject(error);
     this.inFlight = [];
     this.filling = [];

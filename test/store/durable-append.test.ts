@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { DurableAppender } from '../../src/store/durable-append';
@@ -47,6 +47,26 @@ test('a failed write reports its errno, and the thread goes on to the next batch
       await appender.whenDone();
       assert.equal(appender.poll(), -osConstants.errno.ENOSPC);
     }
+  } finally {
+    await appender.stop();
+    closeSync(fd);
+  }
+});
+
+test('a writer thread that dies is reported once, and the appender says it has failed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'durable-append-'));
+  const script = join(dir, 'failing-thread.js');
+  writeFileSync(script, "throw new Error('writer thread failed on purpose');\n");
+  const fd = openDsync(join(dir, 'log'));
+  const failures: Error[] = [];
+  const appender = new DurableAppender(fd, 4096, (error) => failures.push(error), script);
+  try {
+    for (let waited = 0; failures.length === 0 && waited < 5000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]!.message, /failed on purpose/);
+    assert.equal(appender.failure, failures[0]);
   } finally {
     await appender.stop();
     closeSync(fd);
