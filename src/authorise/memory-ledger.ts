@@ -12,6 +12,7 @@ import type {
 } from './ledger';
 import { ResponseCode, type Account, type AccountView, type Hold } from './types';
 import { ShardFencedError } from './shard-fenced-error';
+import { UtcCalendar } from './calendar';
 
 /** What an authorisation or advice left behind, so a reversal can undo exactly that. */
 interface LedgerEntry {
@@ -22,6 +23,9 @@ interface LedgerEntry {
   amountMinor: number;
   hold: Hold | undefined;
   limits: SpendLimitCheck;
+  /** Its keys in `references` ('' when none), removed with the entry. */
+  rrnReference: string;
+  approvalReference: string;
 }
 
 interface AccountState {
@@ -30,6 +34,9 @@ interface AccountState {
   pendingMinor: number;
   holds: Map<string, Hold>;
 }
+
+/** The sweep runs once per shard; forgetting is time-based, so once per this interval is enough. */
+const FORGET_INTERVAL_MS = 10_000;
 
 export interface MemoryLedgerOptions {
   /** How long idempotency outcomes and reversal tombstones are kept (ms). */
@@ -45,6 +52,9 @@ export class MemoryLedger implements Ledger {
   private readonly counters = new Map<string, number>();
   private readonly shardTokens = new Map<number, number>();
   private readonly adminKeys = new Map<string, number>();
+  /** Its own calendar: the sweep's dates would otherwise evict the hot path's cached day. */
+  private readonly sweepCalendar = new UtcCalendar();
+  private nextForgetAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: MemoryLedgerOptions) {}
 
@@ -71,6 +81,8 @@ export class MemoryLedger implements Ledger {
       case 'advice': outcome = this.advise(operation); break;
       case 'reverse': outcome = this.reverse(operation); break;
     }
+    // Re-inserted, not overwritten in place: the map stays in decision order for the sweep.
+    if (stored !== undefined) this.outcomes.delete(operation.idempotencyKey);
     this.outcomes.set(operation.idempotencyKey,
       { outcome, expiresAtMs: operation.nowMs + this.options.retentionMs });
     return outcome;
@@ -99,7 +111,6 @@ export class MemoryLedger implements Ledger {
       status = 'partial';
     }
     const hold = this.record(operation, state, approvedMinor);
-    this.addReferences(operation.accountId, operation.references, operation.idempotencyKey);
     return this.outcome(status, status === 'partial' ? ResponseCode.partialApproval : ResponseCode.approved,
       approvedMinor, hold?.holdId, availableOf(state));
   }
@@ -131,7 +142,6 @@ export class MemoryLedger implements Ledger {
       return this.outcome('original-reversed', ResponseCode.approved, 0, undefined, availableOf(state));
     }
     const hold = this.record(operation, state, operation.amountMinor);
-    this.addReferences(operation.accountId, operation.references, operation.idempotencyKey);
     const available = availableOf(state);
     const result = this.outcome('applied', ResponseCode.approved, operation.amountMinor, hold?.holdId, available);
     result.overdrawn = available < 0;
@@ -154,9 +164,14 @@ export class MemoryLedger implements Ledger {
     } else {
       state.account.balanceMinor -= amountMinor;
     }
+    const { rrn, approvalCode } = operation.references;
+    const rrnReference = rrn === undefined ? '' : `${operation.accountId}|rrn|${rrn}`;
+    const approvalReference = approvalCode === undefined ? '' : `${operation.accountId}|auth|${approvalCode}`;
+    if (rrnReference !== '') this.references.set(rrnReference, operation.idempotencyKey);
+    if (approvalReference !== '') this.references.set(approvalReference, operation.idempotencyKey);
     this.entries.set(operation.idempotencyKey, {
       idempotencyKey: operation.idempotencyKey, accountId: operation.accountId,
-      settlement: operation.settlement, amountMinor, hold, limits: operation.limits,
+      settlement: operation.settlement, amountMinor, hold, limits: operation.limits, rrnReference, approvalReference,
     });
     this.countSpend(operation.cardId, operation.limits, amountMinor, 1);
     return hold;
@@ -203,14 +218,6 @@ export class MemoryLedger implements Ledger {
       ?? (approvalCode !== undefined
         ? this.references.get(`${operation.accountId}|auth|${approvalCode}`) : undefined);
     return key === undefined ? undefined : this.entries.get(key);
-  }
-
-  private addReferences(accountId: string, references: { rrn?: string; approvalCode?: string },
-    idempotencyKey: string): void {
-    if (references.rrn !== undefined) this.references.set(`${accountId}|rrn|${references.rrn}`, idempotencyKey);
-    if (references.approvalCode !== undefined) {
-      this.references.set(`${accountId}|auth|${references.approvalCode}`, idempotencyKey);
-    }
   }
 
   private limitBreach(cardId: string, limits: SpendLimitCheck, amountMinor: number): string | undefined {
@@ -333,12 +340,53 @@ export class MemoryLedger implements Ledger {
     return { expired };
   }
 
-  /** Bounded memory: idempotency outcomes and tombstones older than the retention go. */
+  /**
+   * Bounded memory, run by the expiry sweep (at most once per FORGET_INTERVAL_MS, not once per
+   * shard). Past the retention an idempotency outcome goes, and with it what it left for reversals
+   * (its entry, unless its hold is somehow still pending, and the references that point at it); so
+   * do reversal tombstones, and spend counters of days and months no authorisation can still count
+   * against or be reversed from. Outcomes are kept in the order they were decided, with the same
+   * retention each, so the walk stops at the first one still kept: each sweep costs what it forgets.
+   */
   private forgetExpiredKeys(nowMs: number): void {
-    for (const [key, stored] of this.outcomes) if (stored.expiresAtMs <= nowMs) this.outcomes.delete(key);
+    if (nowMs < this.nextForgetAtMs) return;
+    this.nextForgetAtMs = nowMs + FORGET_INTERVAL_MS;
+    for (const [key, stored] of this.outcomes) {
+      if (stored.expiresAtMs > nowMs) break;
+      this.outcomes.delete(key);
+      this.forgetEntry(key);
+    }
     for (const [key, expiresAtMs] of this.reversedBeforeOriginal) {
       if (expiresAtMs <= nowMs) this.reversedBeforeOriginal.delete(key);
     }
+    const cutoff = nowMs - this.options.retentionMs;
+    const oldestDay = this.sweepCalendar.dayKey(cutoff);
+    const oldestMonth = this.sweepCalendar.monthKey(cutoff);
+    for (const key of this.counters.keys()) {
+      // Keys end in |YYYYMMDD (day counters) or |YYYYMM (month counters); both sort as text.
+      const period = key.slice(key.lastIndexOf('|') + 1);
+      if (period < (period.length === oldestDay.length ? oldestDay : oldestMonth)) this.counters.delete(key);
+    }
+  }
+
+  private forgetEntry(idempotencyKey: string): void {
+    const entry = this.entries.get(idempotencyKey);
+    if (entry === undefined || (entry.hold !== undefined && entry.hold.status === 'pending')) return;
+    this.entries.delete(idempotencyKey);
+    if (entry.rrnReference !== '' && this.references.get(entry.rrnReference) === idempotencyKey) {
+      this.references.delete(entry.rrnReference);
+    }
+    if (entry.approvalReference !== '' && this.references.get(entry.approvalReference) === idempotencyKey) {
+      this.references.delete(entry.approvalReference);
+    }
+  }
+
+  /** How many keys each in-memory structure holds: what the sweep keeps bounded. */
+  get footprint(): { outcomes: number; entries: number; references: number; counters: number; tombstones: number } {
+    return {
+      outcomes: this.outcomes.size, entries: this.entries.size, references: this.references.size,
+      counters: this.counters.size, tombstones: this.reversedBeforeOriginal.size,
+    };
   }
 
   async claimShard(shard: number, fencingToken: number): Promise<void> {

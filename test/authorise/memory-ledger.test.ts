@@ -1,3 +1,5 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { runLedgerContract } from './ledger-contract';
 import { MemoryLedger } from '../../src/authorise/memory-ledger';
 
@@ -5,3 +7,48 @@ runLedgerContract('embedded memory ledger', async () => ({
   ledger: new MemoryLedger({ retentionMs: 8 * 86_400_000 }),
   cleanup: async () => {},
 }));
+
+const DAY_MS = 86_400_000;
+const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
+
+test('embedded memory ledger: the sweep forgets what is past the retention, and only that', async () => {
+  const ledger = new MemoryLedger({ retentionMs: 8 * DAY_MS });
+  await ledger.claimShard(0, 1);
+  await ledger.putAccount({ accountId: 'acct-1', currency: '826', balanceMinor: 1_000_000, overdraftMinor: 0 }, 0, 1);
+  const authorisation = (n: number, nowMs: number) => ledger.applyNow({
+    kind: 'authorise', settlement: 'hold', idempotencyKey: `auth-${n}`, accountId: 'acct-1', cardId: 'card-1',
+    shard: 0, fencingToken: 1, nowMs, amountMinor: 100, allowPartial: false, holdId: `hold-${n}`,
+    expiresAtMs: nowMs + 7 * DAY_MS, references: { rrn: `rrn-${n}`, approvalCode: `A${n}` },
+    limits: { dayKey: n === 1 ? '20261126' : '20261204', monthKey: n === 1 ? '202611' : '202612',
+      dailySpendMinor: 1_000_000, monthlySpendMinor: 1_000_000 },
+  });
+  assert.equal(authorisation(1, NOW).status, 'approved');
+  const afterOne = ledger.footprint;
+  assert.deepEqual(afterOne, { outcomes: 1, entries: 1, references: 2, counters: 2, tombstones: 0 });
+
+  // Within the retention (and before the hold expires) the sweep keeps everything.
+  await ledger.expireHolds(0, NOW + 2 * DAY_MS, 1);
+  assert.deepEqual(ledger.footprint, afterOne);
+
+  // Eight days on, a second authorisation; the sweep a day later expires the first hold and forgets
+  // the first authorisation's outcome, entry, references and its day's counter. November's month
+  // counter stays: days of November are still within the retention.
+  assert.equal(authorisation(2, NOW + 8 * DAY_MS).status, 'approved');
+  await ledger.expireHolds(0, NOW + 9 * DAY_MS, 1);
+  assert.deepEqual(ledger.footprint, { outcomes: 1, entries: 1, references: 2, counters: 3, tombstones: 0 },
+    'the second authorisation, its two counters and November\'s month counter remain');
+  const lateReversal = ledger.applyNow({
+    kind: 'reverse', idempotencyKey: 'rev-1', accountId: 'acct-1', cardId: 'card-1', shard: 0, fencingToken: 1,
+    nowMs: NOW + 9 * DAY_MS, references: { rrn: 'rrn-1' }, advice: false,
+  });
+  assert.equal(lateReversal.status, 'original-unknown', 'a reversal past the retention finds nothing');
+  const inTimeReversal = ledger.applyNow({
+    kind: 'reverse', idempotencyKey: 'rev-2', accountId: 'acct-1', cardId: 'card-1', shard: 0, fencingToken: 1,
+    nowMs: NOW + 9 * DAY_MS, references: { rrn: 'rrn-2' }, advice: false,
+  });
+  assert.equal(inTimeReversal.status, 'reversed', 'the second authorisation is still reversible by its RRN');
+
+  // Long after: only December's month counter is left (December is still within the retention).
+  await ledger.expireHolds(0, NOW + 40 * DAY_MS, 1);
+  assert.deepEqual(ledger.footprint, { outcomes: 0, entries: 0, references: 0, counters: 1, tombstones: 0 });
+});
