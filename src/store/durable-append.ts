@@ -68,10 +68,10 @@ export class DurableAppender {
     return this.fillHalf === 0 ? this.halves[0] : this.halves[1];
   }
 
-  /** Hands the first `length` bytes of fillBuffer to the thread. Only when not busy. */
-  submit(length: number): void {
+  /** Hands `length` bytes of fillBuffer, from `offset`, to the thread. Only when not busy. */
+  submit(offset: number, length: number): void {
     const control = this.control;
-    Atomics.store(control, Slot.SubmittedStart, this.fillHalf * this.halfBytes);
+    Atomics.store(control, Slot.SubmittedStart, this.fillHalf * this.halfBytes + offset);
     Atomics.store(control, Slot.SubmittedLength, length);
     this.submitted++;
     Atomics.store(control, Slot.SubmittedSeq, this.submitted);

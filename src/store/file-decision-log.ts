@@ -28,6 +28,8 @@ import type { DecisionLog, DecisionRecord } from '../authorise/decision-log';
 import { DurableAppender } from './durable-append';
 
 const NEWLINE = 0x0a;
+/** Where each batch's first line starts in its half: byte 0 is kept for a fresh-line newline. */
+const FIRST_LINE_AT = 1;
 /** Each half of the writer's buffer: about 1,400 decisions of about 700 bytes. */
 const WRITE_HALF_BYTES = 1024 * 1024;
 
@@ -55,6 +57,8 @@ export interface FileDecisionLogOptions {
   maxKeys: number;
   /** Called once if the writer thread dies; every append from then on is refused. */
   onWriterFailure?: (error: Error) => void;
+  /** Tests only: another writer thread speaking the same protocol (to make writes fail). */
+  writerThreadScript?: string;
 }
 
 export class FileDecisionLog implements DecisionLog {
@@ -64,9 +68,12 @@ export class FileDecisionLog implements DecisionLog {
   private readonly appender: DurableAppender;
   /** Appended this turn, not yet serialised. */
   private queue: PendingAppend[] = [];
-  /** Serialised into the fill half (ending at fillEnd), waiting for the batch in flight. */
+  /**
+   * Serialised into the fill half (from FIRST_LINE_AT to fillEnd), waiting for the batch in flight.
+   * Byte 0 is kept for a newline, put there at submit time if the batch before failed.
+   */
   private filling: PendingAppend[] = [];
-  private fillEnd = 0;
+  private fillEnd = FIRST_LINE_AT;
   /** On its way to disk. */
   private inFlight: PendingAppend[] = [];
   private whenIdle: (() => void) | undefined;
@@ -81,7 +88,9 @@ export class FileDecisionLog implements DecisionLog {
     this.fd = openSync(options.path,
       constants.O_APPEND | constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
     this.loadExisting();
-    this.appender = new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll);
+    this.appender = options.writerThreadScript === undefined
+      ? new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll)
+      : new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript);
   }
 
   /** False once the writer thread has died: nothing can be made durable any more. */
@@ -158,7 +167,6 @@ export class FileDecisionLog implements DecisionLog {
     if (queue.length === 0) return;
     const target = this.appender.fillBuffer;
     let end = this.fillEnd;
-    if (this.filling.length === 0 && this.lineMayBeTorn) target[end++] = NEWLINE;
     let taken = 0;
     for (; taken < queue.length; taken++) {
       const pending = queue[taken]!;
@@ -183,8 +191,11 @@ export class FileDecisionLog implements DecisionLog {
   private submit(): void {
     this.inFlight = this.filling;
     this.filling = [];
-    this.appender.submit(this.fillEnd);
-    this.fillEnd = 0;
+    // After a failed write the file may end in part of a line: start this batch on a fresh one.
+    let start = FIRST_LINE_AT;
+    if (this.lineMayBeTorn) this.appender.fillBuffer[--start] = NEWLINE;
+    this.appender.submit(start, this.fillEnd - start);
+    this.fillEnd = FIRST_LINE_AT;
     this.appender.whenDone().then(this.afterWrite, this.afterWrite);
   }
 
@@ -220,7 +231,7 @@ export class FileDecisionLog implements DecisionLog {
     for (const pending of [...this.inFlight, ...this.filling, ...this.queue]) pending.reject(error);
     this.inFlight = [];
     this.filling = [];
-    this.fillEnd = 0;
+    this.fillEnd = FIRST_LINE_AT;
     this.queue = [];
     this.whenIdle?.();
   };

@@ -17,7 +17,7 @@ test('batches reach the file in order; the next half fills while one is being wr
     assert.equal(appender.busy, false);
     assert.equal(appender.poll(), undefined, 'nothing in flight: nothing to report');
     let end = appender.fillBuffer.write('first batch\n', 0, 'latin1');
-    appender.submit(end);
+    appender.submit(0, end);
     assert.equal(appender.busy, true);
     // The half being written is not the one handed out now.
     const next = appender.fillBuffer;
@@ -27,7 +27,7 @@ test('batches reach the file in order; the next half fills while one is being wr
     assert.equal(appender.poll(), 0, 'the first batch is on disk');
     assert.equal(appender.busy, false);
     assert.equal(appender.poll(), undefined, 'a finished batch is reported once');
-    appender.submit(end);
+    appender.submit(0, end);
     await appender.whenDone();
     assert.equal(appender.poll(), 0);
     assert.equal(readFileSync(path, 'latin1'), 'first batch\nsecond batch\n');
@@ -43,7 +43,7 @@ test('a failed write reports its errno, and the thread goes on to the next batch
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       const end = appender.fillBuffer.write('lost\n', 0, 'latin1');
-      appender.submit(end);
+      appender.submit(0, end);
       await appender.whenDone();
       assert.equal(appender.poll(), -osConstants.errno.ENOSPC);
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FileDecisionLog } from '../../src/store/file-decision-log';
@@ -110,4 +110,43 @@ test('a batch whose write fails rejects every append in it: no decision resolves
   assert.match(String((results[0] as PromiseRejectedResult).reason), /ENOSPC/);
   assert.equal(await log.findByIdempotencyKey(record(1).idempotencyKey), undefined, 'a failed record is not indexed');
   await log.close();
+});
+
+/** A writer thread speaking durable-append-protocol.ts (slots 0-5) whose first write is torn. */
+const TORN_FIRST_WRITE_THREAD = `
+const { writeSync } = require('node:fs');
+const { workerData } = require('node:worker_threads');
+const control = new Int32Array(workerData.control);
+const bytes = new Uint8Array(workerData.batches);
+let handled = 0;
+for (;;) {
+  Atomics.wait(control, 0, handled);
+  if (Atomics.load(control, 5) === 1) break;
+  const seq = Atomics.load(control, 0), start = Atomics.load(control, 1), length = Atomics.load(control, 2);
+  let errno = 0;
+  if (seq === 1) { writeSync(workerData.fd, bytes, start, 12); errno = -28; }
+  else for (let written = 0; written < length;) written += writeSync(workerData.fd, bytes, start + written, length - written);
+  Atomics.store(control, 4, errno);
+  Atomics.store(control, 3, seq);
+  Atomics.notify(control, 3);
+  handled = seq;
+}
+`;
+
+test('after a write that failed part-way, the next batch starts on a fresh line and survives a restart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decision-log-'));
+  const path = join(dir, 'decisions.jsonl');
+  const script = join(dir, 'torn-writer.js');
+  writeFileSync(script, TORN_FIRST_WRITE_THREAD);
+  const log = new FileDecisionLog({ ...options(path), writerThreadScript: script });
+  await assert.rejects(log.append(record(1)), /ENOSPC/);
+  await log.append(record(2));
+  await log.close();
+  const lines = readFileSync(path, 'utf8').split('\n');
+  assert.equal(lines[0]!.length, 12, 'the torn fragment of the failed write');
+  assert.deepEqual(JSON.parse(lines[1]!), record(2), 'the next record on a line of its own');
+  const reopened = new FileDecisionLog(options(path));
+  assert.equal(await reopened.findByIdempotencyKey(record(1).idempotencyKey), undefined);
+  assert.equal((await reopened.findByIdempotencyKey(record(2).idempotencyKey))?.approvedMinor, 2);
+  await reopened.close();
 });
