@@ -55,6 +55,10 @@ export class MemoryLedger implements Ledger {
   /** Its own calendar: the sweep's dates would otherwise evict the hot path's cached day. */
   private readonly sweepCalendar = new UtcCalendar();
   private nextForgetAtMs = Number.NEGATIVE_INFINITY;
+  /** Entries whose outcome is forgotten but whose hold is kept matchable a while longer. */
+  private readonly entriesToForget = new Map<string, number>();
+  /** The oldest day whose spend counters were kept at the last pruning. */
+  private countersKeptFromDay = '';
 
   constructor(private readonly options: MemoryLedgerOptions) {}
 
@@ -342,11 +346,14 @@ export class MemoryLedger implements Ledger {
 
   /**
    * Bounded memory, run by the expiry sweep (at most once per FORGET_INTERVAL_MS, not once per
-   * shard). Past the retention an idempotency outcome goes, and with it what it left for reversals
-   * (its entry, unless its hold is somehow still pending, and the references that point at it); so
-   * do reversal tombstones, and spend counters of days and months no authorisation can still count
-   * against or be reversed from. Outcomes are kept in the order they were decided, with the same
-   * retention each, so the walk stops at the first one still kept: each sweep costs what it forgets.
+   * shard). Past the retention an idempotency outcome goes. What it left for reversals (its entry and
+   * the RRN and approval-code references to it) stays as long as the Redis ledger keeps the same:
+   * for a hold, until the hold's expiry plus the retention, so a late reversal of an expired hold is
+   * still matched (and releases nothing) on both. Reversal tombstones go at their own expiry, and
+   * spend counters once no authorisation still kept can count against or be reversed from them.
+   * Outcomes and the entries waiting to be forgotten are kept in the order they were queued, each
+   * with the same delay, so a walk stops at the first one still kept: each sweep costs what it
+   * forgets (a clock step only delays forgetting, never hastens it).
    */
   private forgetExpiredKeys(nowMs: number): void {
     if (nowMs < this.nextForgetAtMs) return;
@@ -354,30 +361,56 @@ export class MemoryLedger implements Ledger {
     for (const [key, stored] of this.outcomes) {
       if (stored.expiresAtMs > nowMs) break;
       this.outcomes.delete(key);
-      this.forgetEntry(key);
+      this.forgetEntryWhenDue(key, nowMs);
+    }
+    for (const [key, forgetAtMs] of this.entriesToForget) {
+      if (forgetAtMs > nowMs) break;
+      this.entriesToForget.delete(key);
+      this.forgetEntryWhenDue(key, nowMs);
     }
     for (const [key, expiresAtMs] of this.reversedBeforeOriginal) {
       if (expiresAtMs <= nowMs) this.reversedBeforeOriginal.delete(key);
     }
-    const cutoff = nowMs - this.options.retentionMs;
-    const oldestDay = this.sweepCalendar.dayKey(cutoff);
-    const oldestMonth = this.sweepCalendar.monthKey(cutoff);
-    for (const key of this.counters.keys()) {
-      // Keys end in |YYYYMMDD (day counters) or |YYYYMM (month counters); both sort as text.
-      const period = key.slice(key.lastIndexOf('|') + 1);
-      if (period < (period.length === oldestDay.length ? oldestDay : oldestMonth)) this.counters.delete(key);
-    }
+    this.forgetPastCounters(nowMs);
   }
 
-  private forgetEntry(idempotencyKey: string): void {
+  /** Forgets an entry now, or queues it until its hold's expiry plus the retention. */
+  private forgetEntryWhenDue(idempotencyKey: string, nowMs: number): void {
     const entry = this.entries.get(idempotencyKey);
-    if (entry === undefined || (entry.hold !== undefined && entry.hold.status === 'pending')) return;
+    if (entry === undefined) return;
+    const hold = entry.hold;
+    if (hold !== undefined) {
+      // A hold still pending past its expiry waits for the sweep of its shard to end it.
+      const forgetAtMs = (hold.status === 'pending' ? Math.max(hold.expiresAtMs, nowMs) : hold.expiresAtMs)
+        + this.options.retentionMs;
+      if (forgetAtMs > nowMs) {
+        this.entriesToForget.set(idempotencyKey, forgetAtMs);
+        return;
+      }
+    }
     this.entries.delete(idempotencyKey);
     if (entry.rrnReference !== '' && this.references.get(entry.rrnReference) === idempotencyKey) {
       this.references.delete(entry.rrnReference);
     }
     if (entry.approvalReference !== '' && this.references.get(entry.approvalReference) === idempotencyKey) {
       this.references.delete(entry.approvalReference);
+    }
+  }
+
+  /**
+   * Spend counters of days and months before the retention. They are walked whole, so only when
+   * the oldest kept day changes: once a day, not on every sweep.
+   */
+  private forgetPastCounters(nowMs: number): void {
+    const cutoff = nowMs - this.options.retentionMs;
+    const oldestDay = this.sweepCalendar.dayKey(cutoff);
+    if (oldestDay === this.countersKeptFromDay) return;
+    this.countersKeptFromDay = oldestDay;
+    const oldestMonth = this.sweepCalendar.monthKey(cutoff);
+    for (const key of this.counters.keys()) {
+      // Keys end in |YYYYMMDD (day counters) or |YYYYMM (month counters); both sort as text.
+      const period = key.slice(key.lastIndexOf('|') + 1);
+      if (period < (period.length === oldestDay.length ? oldestDay : oldestMonth)) this.counters.delete(key);
     }
   }
 

@@ -95,8 +95,9 @@ export class DurableAppender {
     return waiting.async ? waiting.value : Promise.resolve();
   }
 
-  /** Ends the thread; call when nothing is in flight. */
+  /** Ends the thread. Refused while a batch is in flight: the thread would leave it unwritten. */
   async stop(): Promise<void> {
+    if (this.busy && this.threadFailure === undefined) throw new Error('a batch is still being written');
     Atomics.store(this.control, Slot.Stop, 1);
     Atomics.add(this.control, Slot.SubmittedSeq, 1);
     Atomics.notify(this.control, Slot.SubmittedSeq);

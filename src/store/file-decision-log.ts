@@ -28,6 +28,8 @@ import type { DecisionLog, DecisionRecord } from '../authorise/decision-log';
 import { DurableAppender } from './durable-append';
 
 const NEWLINE = 0x0a;
+/** Consecutive failed writes after which the log reports itself unwritable (until one succeeds). */
+const FAILED_BATCHES_UNWRITABLE = 3;
 /** Where each batch's first line starts in its half: byte 0 is kept for a fresh-line newline. */
 const FIRST_LINE_AT = 1;
 /** Each half of the writer's buffer: about 1,400 decisions of about 700 bytes. */
@@ -81,6 +83,7 @@ export class FileDecisionLog implements DecisionLog {
   private flushScheduled = false;
   /** A failed write may have left part of a line: the next batch starts on a fresh line. */
   private lineMayBeTorn = false;
+  private failedBatchesInARow = 0;
 
   constructor(private readonly options: FileDecisionLogOptions) {
     const directory = dirname(options.path);
@@ -93,9 +96,12 @@ export class FileDecisionLog implements DecisionLog {
       : new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript);
   }
 
-  /** False once the writer thread has died: nothing can be made durable any more. */
+  /**
+   * False once the writer thread has died, or while writes keep failing (a full or failing disk):
+   * every decision is then answered 91, and readiness says so.
+   */
   get writable(): boolean {
-    return this.appender.failure === undefined;
+    return this.appender.failure === undefined && this.failedBatchesInARow < FAILED_BATCHES_UNWRITABLE;
   }
 
   get recordCount(): number {
@@ -171,9 +177,10 @@ export class FileDecisionLog implements DecisionLog {
     for (; taken < queue.length; taken++) {
       const pending = queue[taken]!;
       const line = JSON.stringify(pending.record);
-      // UTF-8 needs at most 3 bytes per UTF-16 unit; the rest waits for the next half.
+      // UTF-8 needs at most 3 bytes per UTF-16 unit; the rest waits for the next half. A record
+      // that would not fit even an empty half can never be written: it is refused.
       if (end + line.length * 3 + 1 > target.length) {
-        if (this.filling.length === 0 && taken === 0) {
+        if (end === FIRST_LINE_AT) {
           pending.reject(new Error(`decision record of ${line.length} characters exceeds the write buffer`));
           continue;
         }
@@ -213,6 +220,7 @@ export class FileDecisionLog implements DecisionLog {
     const batch = this.inFlight;
     this.inFlight = [];
     this.lineMayBeTorn = errno !== 0;
+    this.failedBatchesInARow = errno === 0 ? 0 : this.failedBatchesInARow + 1;
     if (errno === 0) {
       for (const pending of batch) {
         this.index(pending.record);

@@ -30,23 +30,33 @@ test('embedded memory ledger: the sweep forgets what is past the retention, and 
   await ledger.expireHolds(0, NOW + 2 * DAY_MS, 1);
   assert.deepEqual(ledger.footprint, afterOne);
 
-  // Eight days on, a second authorisation; the sweep a day later expires the first hold and forgets
-  // the first authorisation's outcome, entry, references and its day's counter. November's month
-  // counter stays: days of November are still within the retention.
+  // Eight days on, a second authorisation. The sweep a day later expires the first hold and forgets
+  // the first authorisation's outcome and its day's counter. Its entry and references stay until
+  // the hold's expiry plus the retention, as the Redis ledger keeps them, so a late reversal is
+  // still matched (and releases nothing). November's month counter stays: days of November are
+  // still within the retention.
   assert.equal(authorisation(2, NOW + 8 * DAY_MS).status, 'approved');
   await ledger.expireHolds(0, NOW + 9 * DAY_MS, 1);
-  assert.deepEqual(ledger.footprint, { outcomes: 1, entries: 1, references: 2, counters: 3, tombstones: 0 },
-    'the second authorisation, its two counters and November\'s month counter remain');
+  assert.deepEqual(ledger.footprint, { outcomes: 1, entries: 2, references: 4, counters: 3, tombstones: 0 });
   const lateReversal = ledger.applyNow({
     kind: 'reverse', idempotencyKey: 'rev-1', accountId: 'acct-1', cardId: 'card-1', shard: 0, fencingToken: 1,
     nowMs: NOW + 9 * DAY_MS, references: { rrn: 'rrn-1' }, advice: false,
   });
-  assert.equal(lateReversal.status, 'original-unknown', 'a reversal past the retention finds nothing');
+  assert.deepEqual([lateReversal.status, lateReversal.approvedMinor], ['reversed', 0],
+    'a reversal of the expired hold is matched and releases nothing');
   const inTimeReversal = ledger.applyNow({
     kind: 'reverse', idempotencyKey: 'rev-2', accountId: 'acct-1', cardId: 'card-1', shard: 0, fencingToken: 1,
     nowMs: NOW + 9 * DAY_MS, references: { rrn: 'rrn-2' }, advice: false,
   });
-  assert.equal(inTimeReversal.status, 'reversed', 'the second authorisation is still reversible by its RRN');
+  assert.deepEqual([inTimeReversal.status, inTimeReversal.approvedMinor], ['reversed', 100]);
+
+  // Past the first hold's expiry plus the retention, its entry and references go.
+  await ledger.expireHolds(0, NOW + 16 * DAY_MS, 1);
+  const unmatched = ledger.applyNow({
+    kind: 'reverse', idempotencyKey: 'rev-3', accountId: 'acct-1', cardId: 'card-1', shard: 0, fencingToken: 1,
+    nowMs: NOW + 16 * DAY_MS, references: { rrn: 'rrn-1' }, advice: false,
+  });
+  assert.equal(unmatched.status, 'original-unknown', 'past the hold expiry plus the retention nothing is matched');
 
   // Long after: only December's month counter is left (December is still within the retention).
   await ledger.expireHolds(0, NOW + 40 * DAY_MS, 1);

@@ -112,8 +112,12 @@ test('a batch whose write fails rejects every append in it: no decision resolves
   await log.close();
 });
 
-/** A writer thread speaking durable-append-protocol.ts (slots 0-5) whose first write is torn. */
-const TORN_FIRST_WRITE_THREAD = `
+/**
+ * A writer thread speaking durable-append-protocol.ts (slots 0-5) whose first FAILING_BATCHES writes
+ * fail: the first after writing 12 bytes (a torn line), the others before writing anything.
+ */
+const failingWriterThread = (failingBatches: number): string => `
+const FAILING_BATCHES = ${failingBatches};
 const { writeSync } = require('node:fs');
 const { workerData } = require('node:worker_threads');
 const control = new Int32Array(workerData.control);
@@ -125,6 +129,7 @@ for (;;) {
   const seq = Atomics.load(control, 0), start = Atomics.load(control, 1), length = Atomics.load(control, 2);
   let errno = 0;
   if (seq === 1) { writeSync(workerData.fd, bytes, start, 12); errno = -28; }
+  else if (seq <= FAILING_BATCHES) errno = -28;
   else for (let written = 0; written < length;) written += writeSync(workerData.fd, bytes, start + written, length - written);
   Atomics.store(control, 4, errno);
   Atomics.store(control, 3, seq);
@@ -137,7 +142,7 @@ test('after a write that failed part-way, the next batch starts on a fresh line 
   const dir = mkdtempSync(join(tmpdir(), 'decision-log-'));
   const path = join(dir, 'decisions.jsonl');
   const script = join(dir, 'torn-writer.js');
-  writeFileSync(script, TORN_FIRST_WRITE_THREAD);
+  writeFileSync(script, failingWriterThread(1));
   const log = new FileDecisionLog({ ...options(path), writerThreadScript: script });
   await assert.rejects(log.append(record(1)), /ENOSPC/);
   await log.append(record(2));
@@ -149,4 +154,27 @@ test('after a write that failed part-way, the next batch starts on a fresh line 
   assert.equal(await reopened.findByIdempotencyKey(record(1).idempotencyKey), undefined);
   assert.equal((await reopened.findByIdempotencyKey(record(2).idempotencyKey))?.approvedMinor, 2);
   await reopened.close();
+});
+
+test('three failed writes in a row make the log report itself unwritable until a write succeeds', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decision-log-'));
+  const script = join(dir, 'failing-writer.js');
+  writeFileSync(script, failingWriterThread(3));
+  const log = new FileDecisionLog({ ...options(join(dir, 'decisions.jsonl')), writerThreadScript: script });
+  assert.equal(log.writable, true);
+  for (let i = 1; i <= 3; i++) await assert.rejects(log.append(record(i)), /ENOSPC/);
+  assert.equal(log.writable, false, 'after three failed batches');
+  await log.append(record(4));
+  assert.equal(log.writable, true, 'a write that succeeds makes it writable again');
+  await log.close();
+});
+
+test('records too large for the write buffer are refused, one after another, and the next one is written', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
+  const log = new FileDecisionLog(options(path));
+  const huge = (i: number): DecisionRecord => ({ ...record(i), acquirerId: 'x'.repeat(400_000) });
+  const results = await Promise.allSettled([log.append(huge(1)), log.append(huge(2)), log.append(record(3))]);
+  assert.deepEqual(results.map((result) => result.status), ['rejected', 'rejected', 'fulfilled']);
+  await log.close();
+  assert.deepEqual(readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as DecisionRecord), [record(3)]);
 });

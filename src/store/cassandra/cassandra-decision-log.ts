@@ -2,22 +2,25 @@
  * The decision log on Cassandra (the stack backend's DecisionLog).
  *
  * One append writes the record to every table that serves a read of it, each an idempotent INSERT
- * (same values under the same primary key on a retry or a journal replay), sent in parallel:
- * decisions (the record, by account and day), decisions_by_key (repeats), decisions_by_card (admin
- * API), decisions_by_reference (reversal matching; its rows share one partition, so they go as one
- * UNLOGGED batch, which is one mutation on one replica set, not a multi-partition batch), and the
- * hold movements and postings the decision caused (hold-movements.ts). The append resolves only when
- * every write is acknowledged at the write consistency; it rejects when any fails or when the whole
- * append passes `appendTimeoutMs`, and then the configured policy decides (decline, or journal:
- * journaling-decision-log.ts). No lightweight transactions: four Paxos round trips per write would
- * not fit the budget, and idempotent keys make them unnecessary.
+ * (same values under the same primary key on a retry or a journal replay): decisions (the record,
+ * by account and day), decisions_by_key (repeats), decisions_by_card (admin API),
+ * decisions_by_reference (reversal matching), and the hold movements and postings the decision
+ * caused (hold-movements.ts). They go as one UNLOGGED batch: no batch log, each partition's rows
+ * applied as if sent alone, but one request instead of five to seven on both sides, which is what
+ * let the stack carry 1,500 decisions a second here (docs/persistence.md). An incremental's
+ * rewrite of its hold's earlier rows is the exception: a long-lived hold can have many, so they go
+ * as separate inserts beside the batch and never push it towards Cassandra's batch size limits.
+ * The append resolves only when every write is acknowledged at the write consistency; it rejects
+ * when any fails or when the whole append passes `appendTimeoutMs`, and then the configured policy
+ * decides (decline, or journal: journaling-decision-log.ts). No lightweight transactions: four
+ * Paxos round trips per write would not fit the budget, and idempotent keys make them unnecessary.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client, QueryOptions } from 'cassandra-driver';
 import type { DecisionLog, DecisionRecord } from '../../authorise/decision-log';
 import { UtcCalendar } from '../../authorise/calendar';
-import { Profile, patientWriteOptions, readOptions, shutdownCassandra } from './client';
+import { Profile, hotWriteOptions, patientWriteOptions, readOptions, shutdownCassandra } from './client';
 import { previousMonthKey, textOf } from './cql-values';
 import {
   decisionColumnNames, decisionPartitionAccount, decisionValues, recordFromRow, referencesOf,
@@ -50,8 +53,9 @@ export class AppendTimeoutError extends Error {
 }
 
 /**
- * Decisions written at once. Each is up to five statements, so 256 keep well under the 4,096 stream
- * ids of the client's two connections per node, with room for reads and the journal's replay.
+ * Decisions written at once. Each is one batch (plus, rarely, an incremental's hold rows), so 256
+ * keep well under the 4,096 stream ids of the client's two connections per node, with room for
+ * reads and the journal's replay.
  */
 const MAX_APPENDS_IN_FLIGHT = 256;
 
@@ -190,18 +194,22 @@ export class CassandraDecisionLog implements DecisionLog {
     for (const reference of referencesOf(record)) {
       rows.push({ query: this.insertReference, params: this.referenceValues(record, reference.kind, reference.value) });
     }
+    const writes: Promise<unknown>[] = [];
     if (needsHoldRefresh(record)) {
       // The hold now lapses later: every row of it must outlive the new expiry by the usual margin.
+      // Its earlier rows are as many as the hold's movements: inserted one by one, not batched.
       const ttl = Math.ceil((record.decidedAtMs - Date.now()) / 1000) + this.lookupTtl;
+      const writeOptions = mode === 'hot' ? hotWriteOptions : patientWriteOptions;
       for (const row of earlierHoldRows) {
-        if (row.idempotencyKey !== record.idempotencyKey) rows.push(this.movements.holdRow(row, ttl));
+        if (row.idempotencyKey !== record.idempotencyKey) writes.push(this.movements.writeHold(row, writeOptions, ttl));
       }
       for (const hold of effects.holds) rows.push(this.movements.holdRow(hold, ttl));
     } else {
       for (const hold of effects.holds) rows.push(this.movements.holdRow(hold));
     }
     for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
-    await this.client.batch(rows, mode === 'hot' ? hotBatchOptions : patientBatchOptions);
+    writes.push(this.client.batch(rows, mode === 'hot' ? hotBatchOptions : patientBatchOptions));
+    await Promise.all(writes);
   }
 
   private referenceValues(record: DecisionRecord, kind: ReferenceKind, value: string): unknown[] {

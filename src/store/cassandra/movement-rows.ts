@@ -57,8 +57,8 @@ export class MovementWriter {
     return result.rows.map((row) => holdMovementFromRow(row));
   }
 
-  writeHold(row: HoldMovement, options: QueryOptions): Promise<unknown> {
-    const statement = this.holdRow(row);
+  writeHold(row: HoldMovement, options: QueryOptions, ttlSeconds: number = this.holdTtlSeconds): Promise<unknown> {
+    const statement = this.holdRow(row, ttlSeconds);
     return this.client.execute(statement.query, statement.params, options);
   }
 
