@@ -13,6 +13,7 @@ import { MemoryLedger } from '../authorise/memory-ledger';
 import { SingleProcessShardDirectory, type ShardDirectory } from '../authorise/shard-directory';
 import type { Logger } from '../log/logger';
 import type { Registry } from 'prom-client';
+import { StoreMetrics } from '../metrics/store-metrics';
 import { FileDecisionLog } from './file-decision-log';
 
 const DAY_MS = 86_400_000;
@@ -46,10 +47,16 @@ export async function openStoreBackend(config: GatewayConfig, logger: Logger, re
     onWriterFailure: (error) => logger.error({ err: error }, 'decision log writer thread died: no decision can be made durable'),
   });
   logger.info({ decisionLogPath: config.store.embedded.decisionLogPath }, 'embedded store opened');
+  // The writer thread is the embedded store's one moving part: without it nothing is durable.
+  const health = (): Record<string, boolean> => ({ decisionLog: decisions.writable });
+  // The same store gauges as the stack (gateway_store_client_up{store="decisionLog"} among them), so
+  // one dashboard and one set of alert rules serve both; this process owns every shard.
+  new StoreMetrics(registry, {
+    health, shardsWithoutOwner: () => 0, shardsOwned: () => shards.shardCount, journalBacklog: () => 0,
+  });
   return {
     ledger, cards, shards, decisions,
-    // The writer thread is the embedded store's one moving part: without it nothing is durable.
-    health: () => ({ decisionLog: decisions.writable }),
+    health,
     close: async () => {
       await decisions.close();
       await ledger.close();

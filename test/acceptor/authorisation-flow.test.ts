@@ -270,6 +270,8 @@ test('metrics show latency by MTI class and outcome with the budget as a bucket 
   assert.ok(Number(match[1]) > 0);
   assert.match(text, /^gateway_responses_total\{response_code="00"\} [1-9][0-9]*$/m);
   assert.match(text, /^gateway_responses_total\{response_code="41"\} [1-9][0-9]*$/m);
+  assert.match(text, /^gateway_store_client_up\{store="decisionLog"\} 1$/m, 'the decision log writer is healthy');
+  assert.match(text, /^gateway_shards_without_owner 0$/m);
   for (const stage of ['decode', 'rules', 'hold', 'persist', 'encode']) {
     assert.match(text, new RegExp(`^gateway_stage_duration_seconds_count\\{stage="${stage}"\\} [1-9][0-9]*$`, 'm'), stage);
   }
