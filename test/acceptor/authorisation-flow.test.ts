@@ -270,7 +270,9 @@ test('metrics show latency by MTI class and outcome with the budget as a bucket 
   assert.ok(Number(match[1]) > 0);
   assert.match(text, /^gateway_responses_total\{response_code="00"\} [1-9][0-9]*$/m);
   assert.match(text, /^gateway_responses_total\{response_code="41"\} [1-9][0-9]*$/m);
-  assert.match(text, /^gateway_store_client_up\{store="decisionLog"\} 1$/m, 'the decision log writer is healthy');
+  // Each store's health (embedded: the decision log's writer; stack: Redis, etcd, Cassandra), all up.
+  const storesUp = text.match(/^gateway_store_client_up\{store="[A-Za-z]+"\} [01]$/gm) ?? [];
+  assert.ok(storesUp.length > 0 && storesUp.every((line) => line.endsWith(' 1')), storesUp.join('; '));
   assert.match(text, /^gateway_shards_without_owner 0$/m);
   for (const stage of ['decode', 'rules', 'hold', 'persist', 'encode']) {
     assert.match(text, new RegExp(`^gateway_stage_duration_seconds_count\\{stage="${stage}"\\} [1-9][0-9]*$`, 'm'), stage);
