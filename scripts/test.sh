@@ -84,10 +84,10 @@ if ((${#test_files[@]} == 0)); then
 fi
 say "running ${#test_files[@]} test files"
 # One file at a time: the services and the 2 cores are shared, and parallel files would fight over them.
-# --test-force-exit: a file ends when its tests and hooks are done. Our code closes what it opens
-# (each store's close is tested), but a driver's stray timer or reconnecting pool once held a finished
-# file open until the 120 s timeout failed the run; the gateway's own main exits explicitly too.
-node --test --test-force-exit --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${test_files[@]}" 8>&-
+# Not --test-force-exit: on Node 20.20 it ends a file while later suites are still queued, and they
+# are dropped without a word (measured: codec.test.js ran 49-61 of its 61 tests). A file whose
+# process does not exit after its tests fails by the timeout instead, which is what CI must see.
+node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${test_files[@]}" 8>&-
 test_status=$?
 
 # ------------------------------------------------------------------------------------------ extra checks
