@@ -169,8 +169,8 @@ export class MemoryLedger implements Ledger {
       state.account.balanceMinor -= amountMinor;
     }
     const { rrn, approvalCode } = operation.references;
-    const rrnReference = rrn === undefined ? '' : `${operation.accountId}|rrn|${rrn}`;
-    const approvalReference = approvalCode === undefined ? '' : `${operation.accountId}|auth|${approvalCode}`;
+    const rrnReference = rrn === undefined ? '' : referenceKey(operation.accountId, 'rrn', rrn);
+    const approvalReference = approvalCode === undefined ? '' : referenceKey(operation.accountId, 'auth', approvalCode);
     if (rrnReference !== '') this.references.set(rrnReference, operation.idempotencyKey);
     if (approvalReference !== '') this.references.set(approvalReference, operation.idempotencyKey);
     this.entries.set(operation.idempotencyKey, {
@@ -218,9 +218,9 @@ export class MemoryLedger implements Ledger {
       if (byKey !== undefined) return byKey;
     }
     const { rrn, approvalCode } = operation.references;
-    const key = (rrn !== undefined ? this.references.get(`${operation.accountId}|rrn|${rrn}`) : undefined)
+    const key = (rrn !== undefined ? this.references.get(referenceKey(operation.accountId, 'rrn', rrn)) : undefined)
       ?? (approvalCode !== undefined
-        ? this.references.get(`${operation.accountId}|auth|${approvalCode}`) : undefined);
+        ? this.references.get(referenceKey(operation.accountId, 'auth', approvalCode)) : undefined);
     return key === undefined ? undefined : this.entries.get(key);
   }
 
@@ -427,6 +427,11 @@ export class MemoryLedger implements Ledger {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Key of an RRN or approval-code reference to an authorisation, within its account. */
+function referenceKey(accountId: string, kind: 'rrn' | 'auth', value: string): string {
+  return `${accountId}|${kind}|${value}`;
 }
 
 function availableOf(state: AccountState): number {

@@ -96,9 +96,7 @@ export class IsoMessage implements FrameTextCache {
     let cells = this._cells;
     if (cells === undefined || cells.length <= de) cells = this.growCells(de);
     cells[de] = value;
-    const bits = this.ownBits();
-    const bit = de - 1;
-    bits[bit >>> 5] = (bits[bit >>> 5]! | (0x80000000 >>> (bit & 31))) | 0;
+    markPresent(this.ownBits(), de);
     return this;
   }
 
@@ -197,14 +195,18 @@ export function presenceMask(dataElements: readonly number[]): number[] {
   const mask = [0, 0, 0, 0, 0, 0];
   for (const de of dataElements) {
     if (!isDataElementNumber(de)) throw new RangeError(`data element must be an integer from 2 to ${MAX_DATA_ELEMENT}`);
-    const bit = de - 1;
-    mask[bit >>> 5] = (mask[bit >>> 5]! | (0x80000000 >>> (bit & 31))) | 0;
+    markPresent(mask, de);
   }
   return mask;
 }
 
 export function isDataElementNumber(de: number): boolean {
   return (de | 0) === de && de >= 2 && de <= MAX_DATA_ELEMENT;
+}
+
+function markPresent(bits: number[], de: number): void {
+  const bit = de - 1;
+  bits[bit >>> 5] = (bits[bit >>> 5]! | (0x80000000 >>> (bit & 31))) | 0;
 }
 
 export function isPresent(bits: readonly number[], de: number): boolean {

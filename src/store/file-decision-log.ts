@@ -81,8 +81,7 @@ export class FileDecisionLog implements DecisionLog {
   private whenIdle: (() => void) | undefined;
   private closed = false;
   private flushScheduled = false;
-  /** A failed write may have left part of a line: the next batch starts on a fresh line. */
-  private lineMayBeTorn = false;
+  /** After a failed write the file may end in part of a line: the next batch starts on a fresh one. */
   private failedBatchesInARow = 0;
 
   constructor(private readonly options: FileDecisionLogOptions) {
@@ -91,9 +90,7 @@ export class FileDecisionLog implements DecisionLog {
     this.fd = openSync(options.path,
       constants.O_APPEND | constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
     this.loadExisting();
-    this.appender = options.writerThreadScript === undefined
-      ? new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll)
-      : new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript);
+    this.appender = new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript);
   }
 
   /**
@@ -162,6 +159,11 @@ export class FileDecisionLog implements DecisionLog {
    */
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    this.advance();
+  };
+
+  /** Also run when the thread finishes a batch (or finds nothing to settle if a turn noticed first). */
+  private readonly advance = (): void => {
     this.collect();
     this.fill();
     if (!this.appender.busy && this.filling.length > 0) this.submit();
@@ -198,20 +200,12 @@ export class FileDecisionLog implements DecisionLog {
   private submit(): void {
     this.inFlight = this.filling;
     this.filling = [];
-    // After a failed write the file may end in part of a line: start this batch on a fresh one.
     let start = FIRST_LINE_AT;
-    if (this.lineMayBeTorn) this.appender.fillBuffer[--start] = NEWLINE;
+    if (this.failedBatchesInARow > 0) this.appender.fillBuffer[--start] = NEWLINE;
     this.appender.submit(start, this.fillEnd - start);
     this.fillEnd = FIRST_LINE_AT;
-    this.appender.whenDone().then(this.afterWrite, this.afterWrite);
+    this.appender.whenDone().then(this.advance, this.advance);
   }
-
-  /** The thread finished a batch (or a turn noticed first; then this finds nothing to settle). */
-  private readonly afterWrite = (): void => {
-    this.collect();
-    this.fill();
-    if (!this.appender.busy && this.filling.length > 0) this.submit();
-  };
 
   /** Settles the batch in flight once it is finished: indexed and resolved, or all rejected. */
   private collect(): void {
@@ -219,7 +213,6 @@ export class FileDecisionLog implements DecisionLog {
     if (errno === undefined) return;
     const batch = this.inFlight;
     this.inFlight = [];
-    this.lineMayBeTorn = errno !== 0;
     this.failedBatchesInARow = errno === 0 ? 0 : this.failedBatchesInARow + 1;
     if (errno === 0) {
       for (const pending of batch) {
@@ -230,7 +223,7 @@ export class FileDecisionLog implements DecisionLog {
       const failure = writeFailure(errno);
       for (const pending of batch) pending.reject(failure);
     }
-    if (this.whenIdle !== undefined && this.inFlight.length === 0) this.whenIdle();
+    this.whenIdle?.();
   }
 
   /** The writer thread died: nothing in flight or queued can become durable. */

@@ -30,7 +30,7 @@ import {
   effectsOf, needsHoldRefresh, needsHoldSettlement, needsOriginal, type EffectContext, type HoldMovement,
 } from './hold-movements';
 import { checkKeyspaceName } from './migrations';
-import { MovementWriter, movementStatements } from './movement-rows';
+import { MovementWriter, movementStatements, type StatementRow } from './movement-rows';
 import { cardHistoryTtlSeconds, lookupTtlSeconds } from './options';
 
 export interface CassandraDecisionLogOptions {
@@ -184,7 +184,7 @@ export class CassandraDecisionLog implements DecisionLog {
 
     const partitionAccount = decisionPartitionAccount(record);
     const values = decisionValues(record, partitionAccount);
-    const rows: { query: string; params: unknown[] }[] = [
+    const rows: StatementRow[] = [
       { query: this.insertDecision, params: [...values, this.calendar.dayKey(record.decidedAtMs)] },
       { query: this.insertByKey, params: [...values, this.lookupTtl] },
     ];
@@ -194,19 +194,21 @@ export class CassandraDecisionLog implements DecisionLog {
     for (const reference of referencesOf(record)) {
       rows.push({ query: this.insertReference, params: this.referenceValues(record, reference.kind, reference.value) });
     }
-    const writes: Promise<unknown>[] = [];
-    if (needsHoldRefresh(record)) {
-      // The hold now lapses later: every row of it must outlive the new expiry by the usual margin.
-      // Its earlier rows are as many as the hold's movements: inserted one by one, not batched.
-      const ttl = Math.ceil((record.decidedAtMs - Date.now()) / 1000) + this.lookupTtl;
-      const writeOptions = mode === 'hot' ? hotWriteOptions : patientWriteOptions;
-      for (const row of earlierHoldRows) {
-        if (row.idempotencyKey !== record.idempotencyKey) writes.push(this.movements.writeHold(row, writeOptions, ttl));
-      }
-      for (const hold of effects.holds) rows.push(this.movements.holdRow(hold, ttl));
-    } else {
+    if (!needsHoldRefresh(record)) {
       for (const hold of effects.holds) rows.push(this.movements.holdRow(hold));
+      for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
+      await this.client.batch(rows, mode === 'hot' ? hotBatchOptions : patientBatchOptions);
+      return;
     }
+    // The hold now lapses later: every row of it must outlive the new expiry by the usual margin.
+    // Its earlier rows are as many as the hold's movements: inserted one by one, beside the batch.
+    const ttl = Math.ceil((record.decidedAtMs - Date.now()) / 1000) + this.lookupTtl;
+    const writeOptions = mode === 'hot' ? hotWriteOptions : patientWriteOptions;
+    const writes: Promise<unknown>[] = [];
+    for (const row of earlierHoldRows) {
+      if (row.idempotencyKey !== record.idempotencyKey) writes.push(this.movements.writeHold(row, writeOptions, ttl));
+    }
+    for (const hold of effects.holds) rows.push(this.movements.holdRow(hold, ttl));
     for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
     writes.push(this.client.batch(rows, mode === 'hot' ? hotBatchOptions : patientBatchOptions));
     await Promise.all(writes);

@@ -58,8 +58,7 @@ export class MovementWriter {
   }
 
   writeHold(row: HoldMovement, options: QueryOptions, ttlSeconds: number = this.holdTtlSeconds): Promise<unknown> {
-    const statement = this.holdRow(row, ttlSeconds);
-    return this.client.execute(statement.query, statement.params, options);
+    return this.execute(this.holdRow(row, ttlSeconds), options);
   }
 
   postingRow(entry: BalancePosting): StatementRow {
@@ -70,8 +69,11 @@ export class MovementWriter {
   }
 
   writePosting(entry: BalancePosting, options: QueryOptions): Promise<unknown> {
-    const row = this.postingRow(entry);
-    return this.client.execute(row.query, row.params, options);
+    return this.execute(this.postingRow(entry), options);
+  }
+
+  private execute(statement: StatementRow, options: QueryOptions): Promise<unknown> {
+    return this.client.execute(statement.query, statement.params, options);
   }
 
   /** How the hold was created ('hold' or 'post'), from its placing rows; undefined when none is kept. */
