@@ -12,6 +12,7 @@ import type { RunningGateway } from '../../src/gateway';
 import { admin, connectPeer, newStackNames, schemeMessage, startTestGateway } from '../support/gateway-harness';
 import { cassandraContactPoints, cassandraLocalDataCenter } from '../support/services';
 import { CuttableProxy } from '../store/cassandra/support';
+import { recordFromRow } from '../../src/store/cassandra/decision-rows';
 
 const PAN = '5454545454545454';
 
@@ -19,9 +20,9 @@ async function keysInCassandra(keyspace: string): Promise<Map<string, string>> {
   const client = new Client({ contactPoints: [...cassandraContactPoints], localDataCenter: cassandraLocalDataCenter,
     protocolOptions: { maxVersion: 4 } });
   try {
-    const rows = await client.execute(`SELECT idempotency_key, response_code FROM ${keyspace}.decisions_by_key`, [],
+    const rows = await client.execute(`SELECT idempotency_key, record FROM ${keyspace}.decisions_by_key`, [],
       { fetchSize: 5000, autoPage: true });
-    return new Map(rows.rows.map((row) => [String(row['idempotency_key']), String(row['response_code'])]));
+    return new Map(rows.rows.map((row) => [String(row['idempotency_key']), recordFromRow(row).responseCode]));
   } finally {
     await client.shutdown();
   }

@@ -21,6 +21,7 @@ import { cassandraContactPoints, cassandraLocalDataCenter, etcdEndpoints, redisU
 import { RedisLedger } from '../../src/store/redis/redis-ledger';
 import { cassandraSettings, openCassandraStore } from '../../src/store/cassandra';
 import { reconcileShards } from '../../src/store/reconciliation-job';
+import { recordFromRow } from '../../src/store/cassandra/decision-rows';
 
 const mainScript = join(__dirname, '..', '..', 'src', 'main.js');
 const LEASE_TTL_SECONDS = 2;
@@ -120,12 +121,11 @@ async function approvedInCassandra(names: StackNames, accountId: string): Promis
   try {
     let total = 0;
     const rows = await client.execute(
-      `SELECT kind, response_code, approved_minor, account_id FROM ${names.keyspace}.decisions_by_key`, [],
-      { fetchSize: 5000, autoPage: true });
+      `SELECT record FROM ${names.keyspace}.decisions_by_key`, [], { fetchSize: 5000, autoPage: true });
     for (const row of rows.rows) {
-      if (row['account_id'] !== accountId || row['kind'] !== 'authorisation') continue;
-      const code = String(row['response_code']);
-      if (code === '00' || code === '10') total += Number(row['approved_minor']);
+      const record = recordFromRow(row);
+      if (record.accountId !== accountId || record.kind !== 'authorisation') continue;
+      if (record.responseCode === '00' || record.responseCode === '10') total += record.approvedMinor;
     }
     return total;
   } finally {

@@ -23,7 +23,7 @@ import { UtcCalendar } from '../../authorise/calendar';
 import { Profile, hotWriteOptions, patientWriteOptions, readOptions, shutdownCassandra } from './client';
 import { previousMonthKey, textOf } from './cql-values';
 import {
-  decisionColumnNames, decisionPartitionAccount, decisionValues, recordFromRow, referencesOf,
+  decisionPartitionAccount, decisionRecordText, recordFromRow, referencesOf,
   type ReferenceKind,
 } from './decision-rows';
 import {
@@ -94,14 +94,16 @@ export class CassandraDecisionLog implements DecisionLog {
 
   constructor(private readonly client: Client, private readonly options: CassandraDecisionLogOptions) {
     const ks = checkKeyspaceName(options.keyspace);
-    const columns = decisionColumnNames.join(', ');
-    const markers = decisionColumnNames.map(() => '?').join(', ');
-    this.insertDecision = `INSERT INTO ${ks}.decisions (${columns}, day) VALUES (${markers}, ?)`;
-    this.insertByKey = `INSERT INTO ${ks}.decisions_by_key (${columns}) VALUES (${markers}) USING TTL ?`;
-    this.insertByCard = `INSERT INTO ${ks}.decisions_by_card (${columns}, month) VALUES (${markers}, ?) USING TTL ?`;
+    // The key columns and the record as one cell (decision-rows.ts); the per-field columns of
+    // schema versions 1-2 are left empty.
+    this.insertDecision = `INSERT INTO ${ks}.decisions (account_id, day, decided_at, decision_id, idempotency_key, record)
+      VALUES (?, ?, ?, ?, ?, ?)`;
+    this.insertByKey = `INSERT INTO ${ks}.decisions_by_key (idempotency_key, record) VALUES (?, ?) USING TTL ?`;
+    this.insertByCard = `INSERT INTO ${ks}.decisions_by_card (card_id, month, decided_at, decision_id, idempotency_key,
+      record) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`;
+    // A reference row is its key: the lookup reads only the idempotency key from it.
     this.insertReference = `INSERT INTO ${ks}.decisions_by_reference (pan_hash, reference_kind, reference, decided_at,
-      idempotency_key, decision_id, account_id, hold_id, approved_minor, response_code)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
+      idempotency_key) VALUES (?, ?, ?, ?, ?) USING TTL ?`;
     this.selectByKey = `SELECT * FROM ${ks}.decisions_by_key WHERE idempotency_key = ?`;
     this.selectByCard = `SELECT * FROM ${ks}.decisions_by_card WHERE card_id = ? AND month = ? LIMIT ?`;
     this.selectByReference = `SELECT idempotency_key FROM ${ks}.decisions_by_reference
@@ -182,17 +184,27 @@ export class CassandraDecisionLog implements DecisionLog {
     }
     const effects = effectsOf(record, context, this.options.holdExpiryDays);
 
-    const partitionAccount = decisionPartitionAccount(record);
-    const values = decisionValues(record, partitionAccount);
+    const text = decisionRecordText(record);
     const rows: StatementRow[] = [
-      { query: this.insertDecision, params: [...values, this.calendar.dayKey(record.decidedAtMs)] },
-      { query: this.insertByKey, params: [...values, this.lookupTtl] },
+      {
+        query: this.insertDecision,
+        params: [decisionPartitionAccount(record), this.calendar.dayKey(record.decidedAtMs), record.decidedAtMs,
+          record.decisionId, record.idempotencyKey, text],
+      },
+      { query: this.insertByKey, params: [record.idempotencyKey, text, this.lookupTtl] },
     ];
     if (record.cardId !== '') {
-      rows.push({ query: this.insertByCard, params: [...values, this.calendar.monthKey(record.decidedAtMs), this.cardTtl] });
+      rows.push({
+        query: this.insertByCard,
+        params: [record.cardId, this.calendar.monthKey(record.decidedAtMs), record.decidedAtMs, record.decisionId,
+          record.idempotencyKey, text, this.cardTtl],
+      });
     }
     for (const reference of referencesOf(record)) {
-      rows.push({ query: this.insertReference, params: this.referenceValues(record, reference.kind, reference.value) });
+      rows.push({
+        query: this.insertReference,
+        params: [record.panHash, reference.kind, reference.value, record.decidedAtMs, record.idempotencyKey, this.lookupTtl],
+      });
     }
     if (!needsHoldRefresh(record)) {
       for (const hold of effects.holds) rows.push(this.movements.holdRow(hold));
@@ -212,13 +224,6 @@ export class CassandraDecisionLog implements DecisionLog {
     for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
     writes.push(this.client.batch(rows, mode === 'hot' ? hotBatchOptions : patientBatchOptions));
     await Promise.all(writes);
-  }
-
-  private referenceValues(record: DecisionRecord, kind: ReferenceKind, value: string): unknown[] {
-    return [
-      record.panHash, kind, value, record.decidedAtMs, record.idempotencyKey, record.decisionId, record.accountId,
-      record.holdId, record.approvedMinor, record.responseCode, this.lookupTtl,
-    ];
   }
 
   findByIdempotencyKey(idempotencyKey: string): Promise<DecisionRecord | undefined> {

@@ -1,18 +1,15 @@
 /**
- * A DecisionRecord as a Cassandra row and back. The same column list serves decisions,
- * decisions_by_key and decisions_by_card, which each hold the whole record so every read is one
- * partition and one round trip.
+ * A DecisionRecord as a Cassandra row and back. decisions, decisions_by_key and decisions_by_card
+ * each hold the whole record, so every read is one partition and one round trip.
+ *
+ * Since schema version 3 the record travels as one JSON text cell, `record`, beside the row's key
+ * columns. Cassandra's cost of a write grows with its cells (each is cloned into the memtable,
+ * written to the commit log and later flushed), and the three copies of a record as one column per
+ * field were about 70 of a decision's cells; they are 3 now (docs/persistence.md has what it saved).
+ * Rows written before version 3 have one column per field and no `record`; they are still read.
  */
 import type { DecisionKind, DecisionRecord } from '../../authorise/decision-log';
 import { booleanOf, numberOf, textOf, type CqlRow } from './cql-values';
-
-/** Column order of decisionValues(); statements are built from it so the two cannot drift apart. */
-export const decisionColumnNames: readonly string[] = [
-  'decision_id', 'idempotency_key', 'kind', 'mti', 'account_id', 'card_id', 'pan_hash', 'pan_masked',
-  'response_code', 'approval_code', 'requested_minor', 'approved_minor', 'currency', 'hold_id', 'original_key',
-  'stan', 'rrn', 'transmission_date_time', 'acquirer_id', 'stand_in', 'overdrawn', 'received_at', 'decided_at',
-  'shard', 'fencing_token',
-];
 
 /**
  * Partition value for decisions without an account (unknown card, say a card-testing run): one of
@@ -23,27 +20,88 @@ export function decisionPartitionAccount(record: DecisionRecord): string {
   return record.accountId !== '' ? record.accountId : `~${record.panHash.slice(0, 2)}`;
 }
 
-export function decisionValues(record: DecisionRecord, partitionAccount: string): unknown[] {
-  return [
-    record.decisionId, record.idempotencyKey, record.kind, record.mti, partitionAccount, record.cardId,
-    record.panHash, record.panMasked, record.responseCode, record.approvalCode, record.requestedMinor,
-    record.approvedMinor, record.currency, record.holdId, record.originalKey, record.stan, record.rrn,
-    record.transmissionDateTime, record.acquirerId, record.standIn, record.overdrawn, record.receivedAtMs,
-    record.decidedAtMs, record.shard, record.fencingToken,
-  ];
-}
-
 const decisionKinds: ReadonlySet<string> = new Set<DecisionKind>([
   'authorisation', 'advice', 'reversal', 'reversal-advice', 'financial', 'financial-advice',
 ]);
 
 function kindOf(value: unknown): DecisionKind {
   const kind = textOf(value);
-  if (!decisionKinds.has(kind)) throw new Error(`unknown decision kind ${JSON.stringify(kind)} in Cassandra`);
+  if (!decisionKinds.has(kind)) throw new StoredDecisionError('kind', `${JSON.stringify(kind)} is not a decision kind`);
   return kind as DecisionKind;
 }
 
+/** A record stored in Cassandra is not what this version can read: names the field and the row's key. */
+export class StoredDecisionError extends Error {
+  constructor(readonly field: string, detail: string) {
+    super(`stored decision record: ${field} ${detail}`);
+    this.name = 'StoredDecisionError';
+  }
+}
+
+type FieldType = 'string' | 'number' | 'boolean';
+
+/**
+ * The `record` cell's layout, version 1: a JSON array of the format version, then every field in
+ * this order. Positional rather than an object because Cassandra's cost is also in the bytes it
+ * flushes and compacts, and the field names were 45% of them (676 against 370 bytes for a typical
+ * approval). A new field goes at the end under a new version; readers keep reading older versions.
+ */
+const RECORD_FORMAT = 1;
+const recordLayout: readonly (readonly [keyof DecisionRecord, FieldType])[] = [
+  ['decisionId', 'string'], ['idempotencyKey', 'string'], ['kind', 'string'], ['mti', 'string'],
+  ['accountId', 'string'], ['cardId', 'string'], ['panHash', 'string'], ['panMasked', 'string'],
+  ['responseCode', 'string'], ['approvalCode', 'string'], ['requestedMinor', 'number'], ['approvedMinor', 'number'],
+  ['currency', 'string'], ['holdId', 'string'], ['originalKey', 'string'], ['stan', 'string'], ['rrn', 'string'],
+  ['transmissionDateTime', 'string'], ['acquirerId', 'string'], ['standIn', 'boolean'], ['overdrawn', 'boolean'],
+  ['receivedAtMs', 'number'], ['decidedAtMs', 'number'], ['shard', 'number'], ['fencingToken', 'number'],
+];
+
+/** The record's one cell (layout above). */
+export function decisionRecordText(record: DecisionRecord): string {
+  return JSON.stringify([
+    RECORD_FORMAT, record.decisionId, record.idempotencyKey, record.kind, record.mti, record.accountId, record.cardId,
+    record.panHash, record.panMasked, record.responseCode, record.approvalCode, record.requestedMinor,
+    record.approvedMinor, record.currency, record.holdId, record.originalKey, record.stan, record.rrn,
+    record.transmissionDateTime, record.acquirerId, record.standIn, record.overdrawn, record.receivedAtMs,
+    record.decidedAtMs, record.shard, record.fencingToken,
+  ]);
+}
+
+/** The `record` cell back to a DecisionRecord: a format we know, every field with its type, a kind we know. */
+export function recordFromText(text: string): DecisionRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error: unknown) {
+    throw new StoredDecisionError('record', `is not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (!Array.isArray(parsed)) throw new StoredDecisionError('record', 'is not a JSON array');
+  const stored: unknown[] = parsed;
+  if (stored[0] !== RECORD_FORMAT) {
+    throw new StoredDecisionError('record', `has format ${JSON.stringify(stored[0])}, this version reads ${RECORD_FORMAT}`);
+  }
+  if (stored.length !== recordLayout.length + 1) {
+    throw new StoredDecisionError('record', `has ${stored.length - 1} fields, format ${RECORD_FORMAT} has ${recordLayout.length}`);
+  }
+  const record: Record<string, unknown> = {};
+  recordLayout.forEach(([field, expected], index) => {
+    const value = stored[index + 1];
+    if (typeof value !== expected || (expected === 'number' && !Number.isFinite(value))) {
+      throw new StoredDecisionError(field, `should be a ${expected}, found ${JSON.stringify(value)}`);
+    }
+    record[field] = value;
+  });
+  kindOf(record['kind']);
+  return record as unknown as DecisionRecord;
+}
+
 export function recordFromRow(row: CqlRow): DecisionRecord {
+  const text = row.get('record');
+  if (typeof text === 'string') return recordFromText(text);
+  return recordFromLegacyColumns(row);
+}
+
+function recordFromLegacyColumns(row: CqlRow): DecisionRecord {
   const accountId = textOf(row.get('account_id'));
   return {
     decisionId: textOf(row.get('decision_id')),

@@ -2,9 +2,8 @@
  * Versioned schema migrations, run at start-up. Each migration has a version and a list of CQL
  * statements; `schema_migrations` records the versions applied, so a second run executes no DDL.
  * Every statement is itself idempotent (IF NOT EXISTS), so a run that died between a statement and
- * its version row simply repeats that statement next time. A later migration that alters a table
- * must stay idempotent too: check system_schema.columns before an ALTER TABLE ... ADD, which fails
- * when the column exists.
+ * its version row simply repeats that statement next time. A migration that alters a table stays
+ * idempotent the same way: ALTER TABLE ... ADD IF NOT EXISTS (Cassandra 5.0).
  *
  * Table design and the partition bounds: docs/persistence.md.
  */
@@ -18,7 +17,11 @@ export interface Migration {
   statements(keyspace: string): string[];
 }
 
-/** Columns of a decision row; decisions, decisions_by_key and decisions_by_card all carry the whole record. */
+/**
+ * Columns of a decision row as versions 1-2 wrote it, one per field; decisions, decisions_by_key and
+ * decisions_by_card all carry the whole record. Version 3 writes the record as one `record` cell
+ * instead and leaves these empty (decision-rows.ts says why); older rows keep them and still read.
+ */
 const decisionColumns = `
   decision_id text, idempotency_key text, kind text, mti text, account_id text, card_id text,
   pan_hash text, pan_masked text, response_code text, approval_code text,
@@ -87,6 +90,13 @@ export const migrations: readonly Migration[] = [
         controls text, limits text, updated_at timestamp,
         PRIMARY KEY (pan_hash))`,
     ],
+  },
+  {
+    version: 3,
+    description: 'decision records as one JSON cell: decisions, decisions_by_key, decisions_by_card gain record',
+    // ADD IF NOT EXISTS (Cassandra 5.0) keeps the statement idempotent, as every migration must be.
+    statements: (ks) => ['decisions', 'decisions_by_key', 'decisions_by_card'].map(
+      (table) => `ALTER TABLE ${ks}.${table} ADD IF NOT EXISTS record text`),
   },
 ];
 

@@ -1,11 +1,12 @@
 // The Cassandra decision log against the real node: append then find by key, recent decisions per
 // card (order, limit, month boundaries), references for reversal matching, idempotent re-appends,
-// and a restart (a new client) that still finds everything.
+// a restart (a new client) that still finds everything, the record as one JSON cell (schema version
+// 3) and rows written one column per field before it, which still read.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 import { CassandraDecisionLog } from '../../../src/store/cassandra/cassandra-decision-log';
-import { stanReference } from '../../../src/store/cassandra/decision-rows';
+import { recordFromText, stanReference } from '../../../src/store/cassandra/decision-rows';
 import {
   decisionRecord, dropTestKeyspace, openClient, openMigrated, panHasher, testPans, uniqueKeyspace,
 } from './support';
@@ -154,6 +155,54 @@ describe('CassandraDecisionLog', () => {
       await restarted.close();
       await restartedClient.shutdown();
     }
+  });
+
+  it('writes the record as one JSON cell beside the key columns, leaving the per-field columns empty', async () => {
+    const record = decisionRecord(testPans[1] as string, { cardId: `card-cell-${Date.now()}` });
+    await log.append(record);
+    for (const table of ['decisions_by_key', 'decisions_by_card', 'decisions']) {
+      const where = table === 'decisions_by_key' ? 'idempotency_key = ?'
+        : table === 'decisions_by_card' ? 'card_id = ? AND month = ?' : 'account_id = ? AND day = ?';
+      const decidedAt = new Date(record.decidedAtMs).toISOString();
+      const params = table === 'decisions_by_key' ? [record.idempotencyKey]
+        : table === 'decisions_by_card' ? [record.cardId, decidedAt.slice(0, 7).replace('-', '')]
+          : [record.accountId, decidedAt.slice(0, 10).replace(/-/g, '')];
+      const rows = await client.execute(`SELECT idempotency_key, record, response_code, pan_hash, approved_minor
+        FROM ${keyspace}.${table} WHERE ${where}`, params, { prepare: true });
+      const row = rows.rows.find((candidate) => candidate.get('idempotency_key') === record.idempotencyKey);
+      assert.ok(row !== undefined, table);
+      assert.deepEqual(recordFromText(String(row.get('record'))), record, table);
+      assert.equal(row.get('response_code'), null, table);
+      assert.equal(row.get('pan_hash'), null, table);
+      assert.equal(row.get('approved_minor'), null, table);
+    }
+  });
+
+  it('reads a record written before schema version 3, one column per field, by key, by card and by account day', async () => {
+    const record = decisionRecord(testPans[2] as string, {
+      cardId: `card-legacy-${Date.now()}`, accountId: `acct-legacy-${Date.now()}`, standIn: true, fencingToken: 2 ** 35,
+    });
+    const columns = `decision_id, idempotency_key, kind, mti, account_id, card_id, pan_hash, pan_masked, response_code,
+      approval_code, requested_minor, approved_minor, currency, hold_id, original_key, stan, rrn,
+      transmission_date_time, acquirer_id, stand_in, overdrawn, received_at, decided_at, shard, fencing_token`;
+    const values = [
+      record.decisionId, record.idempotencyKey, record.kind, record.mti, record.accountId, record.cardId,
+      record.panHash, record.panMasked, record.responseCode, record.approvalCode, record.requestedMinor,
+      record.approvedMinor, record.currency, record.holdId, record.originalKey, record.stan, record.rrn,
+      record.transmissionDateTime, record.acquirerId, record.standIn, record.overdrawn, record.receivedAtMs,
+      record.decidedAtMs, record.shard, record.fencingToken,
+    ];
+    const markers = values.map(() => '?').join(', ');
+    const decidedAt = new Date(record.decidedAtMs).toISOString();
+    const day = decidedAt.slice(0, 10).replace(/-/g, '');
+    await client.execute(`INSERT INTO ${keyspace}.decisions_by_key (${columns}) VALUES (${markers})`, values, { prepare: true });
+    await client.execute(`INSERT INTO ${keyspace}.decisions_by_card (${columns}, month) VALUES (${markers}, ?)`,
+      [...values, decidedAt.slice(0, 7).replace('-', '')], { prepare: true });
+    await client.execute(`INSERT INTO ${keyspace}.decisions (${columns}, day) VALUES (${markers}, ?)`,
+      [...values, day], { prepare: true });
+    assert.deepEqual(await log.findByIdempotencyKey(record.idempotencyKey), record);
+    assert.deepEqual(await log.recentForCard(record.cardId, 5), [record]);
+    assert.deepEqual(await log.decisionsOfAccountDay(record.accountId, day), [record]);
   });
 
   it('refuses appends after close', async () => {
