@@ -115,9 +115,12 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
   lines.push('', 'The gateway\'s own p99 over the measured window, from its histograms (`gateway_authorisation_duration_seconds`, '
     + '`gateway_stage_duration_seconds`; bucket resolution): far below the generator\'s p99 means the time went before the gateway '
     + 'cut the frame (queued in the socket, a starved CPU), not inside it.', '');
-  lines.push(table(['offered/s', 'generator p99 ms', 'gateway p99 ms', ...stageNames.map((stage) => `${stage} p99 ms`), 'stand-ins'],
-    results.steps.map(({ line, details }) => [line.offeredPerSec, line.p99Ms, details.gatewayP99Ms ?? '',
-      ...stageNames.map((stage) => details.gatewayStageP99Ms?.[stage] ?? ''), details.gatewayStandIns])));
+  const grouped = results.steps.some((step) => (step.details.decisionsPerBatch ?? 0) > 0);
+  lines.push(table(['offered/s', 'generator p99 ms', 'gateway p99 ms', ...stageNames.map((stage) => `${stage} p99 ms`), 'stand-ins',
+    ...(grouped ? ['decisions per Cassandra batch'] : [])],
+  results.steps.map(({ line, details }) => [line.offeredPerSec, line.p99Ms, details.gatewayP99Ms ?? '',
+    ...stageNames.map((stage) => details.gatewayStageP99Ms?.[stage] ?? ''), details.gatewayStandIns,
+    ...(grouped ? [details.decisionsPerBatch ?? ''] : [])])));
   lines.push('', 'Response codes (DE 39) per step, and answers that differ from what the demo seed should give:', '');
   lines.push(table(['offered/s', 'byResponseCode', 'unexpected (expected>got)'],
     results.steps.map(({ line, details }) => [line.offeredPerSec, codes(line.byResponseCode),

@@ -105,6 +105,8 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
         gatewayStageP99Ms: Object.fromEntries([...stages].map(([stage, buckets]) => [stage, secondsToMs(bucketQuantile(buckets, 0.99))])),
         generatorCpuSeconds: round3((generatorCpu.user + generatorCpu.system) / 1e6),
         gatewayStandIns: metricValue(after, 'gateway_stand_in_total') - metricValue(before, 'gateway_stand_in_total'),
+        decisionsPerBatch: ratioOfIncreases(after, before, 'gateway_decision_batched_records_total',
+          'gateway_decision_batches_total'),
         loadAverage1m: loadAverage,
         saturated: reasons.length > 0,
         saturationReasons: reasons,
@@ -117,6 +119,13 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
     if (keepWorkDir) process.stderr.write(`bench: gateway log kept at ${gateway.logPath}\n`);
     else rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** Increase of one counter over the window divided by another's, to 2 decimals; 0 when the second did not move. */
+function ratioOfIncreases(after: string, before: string, numerator: string, denominator: string): number {
+  const divisor = metricValue(after, denominator) - metricValue(before, denominator);
+  if (divisor <= 0) return 0;
+  return Math.round(((metricValue(after, numerator) - metricValue(before, numerator)) / divisor) * 100) / 100;
 }
 
 /** Milliseconds to 3 decimals; 0 for a histogram with no observations. */

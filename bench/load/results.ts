@@ -55,6 +55,11 @@ export interface StepDetails {
   generatorCpuSeconds: number;
   /** The gateway's own count of answers by the stand-in policy at the deadline. */
   gatewayStandIns: number;
+  /**
+   * Stack only: decision records per Cassandra batch over the window (group commit, batch-group.ts);
+   * 0 when the profile writes no batches.
+   */
+  decisionsPerBatch?: number;
   /** 1-minute load average when the step started: other work on a shared machine shows here. */
   loadAverage1m: number;
   saturated: boolean;

@@ -3,7 +3,7 @@
  * nothing is recorded on the hot path; plus the Cassandra write latency observed per append.
  * Names are the ones the alert rules in config/alerts/ use.
  */
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface StoreHealthSource {
   /** Client health by store name (redis, etcd, cassandra). */
@@ -11,6 +11,8 @@ export interface StoreHealthSource {
   shardsWithoutOwner(): number;
   shardsOwned(): number;
   journalBacklog(): number;
+  /** Hot decision batches sent to the durable store, and the decisions in them (group commit). */
+  decisionBatches?(): { batches: number; decisions: number };
 }
 
 export class StoreMetrics {
@@ -36,6 +38,19 @@ export class StoreMetrics {
       name: 'gateway_decision_journal_backlog', help: 'Decisions journaled locally and not yet replayed into Cassandra.',
       registers: [registry], collect() { this.set(source.journalBacklog()); },
     });
+    const batches = source.decisionBatches;
+    if (batches !== undefined) {
+      // Their ratio over a window is the mean group size: near 1 at light load, larger as the store
+      // gets busy (batch-group.ts).
+      new Counter({
+        name: 'gateway_decision_batches_total', help: 'Batches of decision records sent to Cassandra (group commit).',
+        registers: [registry], collect() { this.reset(); this.inc(batches().batches); },
+      });
+      new Counter({
+        name: 'gateway_decision_batched_records_total', help: 'Decision records sent to Cassandra in those batches.',
+        registers: [registry], collect() { this.reset(); this.inc(batches().decisions); },
+      });
+    }
     const writes = new Histogram({
       name: 'gateway_store_write_duration_seconds', help: 'Time to make one decision record durable, by store.',
       labelNames: ['store'], registers: [registry],

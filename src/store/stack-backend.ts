@@ -128,6 +128,7 @@ export async function openStackBackend(config: GatewayConfig, logger: Logger, re
     },
     shardsOwned: () => finalShards.ownedShards().length,
     journalBacklog: () => cassandraStore.journal?.backlogRecords ?? 0,
+    decisionBatches: () => cassandraStore.cassandraDecisions.groupCommits,
   });
   const decisions = new TimedDecisionLog(cassandraStore.decisions, metrics);
   const reconciliation = new ReconciliationJob(redisLedger, cassandraStore.accounts, shards,

@@ -274,6 +274,12 @@ test('metrics show latency by MTI class and outcome with the budget as a bucket 
   const storesUp = text.match(/^gateway_store_client_up\{store="[A-Za-z]+"\} [01]$/gm) ?? [];
   assert.ok(storesUp.length > 0 && storesUp.every((line) => line.endsWith(' 1')), storesUp.join('; '));
   assert.match(text, /^gateway_shards_without_owner 0$/m);
+  if (backend === 'stack') {
+    // Group commit: every record went in some batch, and a batch holds at least one record.
+    const batches = Number(/^gateway_decision_batches_total ([0-9]+)$/m.exec(text)?.[1]);
+    const records = Number(/^gateway_decision_batched_records_total ([0-9]+)$/m.exec(text)?.[1]);
+    assert.ok(batches > 0 && records >= batches, `batches ${batches}, records ${records}`);
+  }
   for (const stage of ['decode', 'rules', 'hold', 'persist', 'encode']) {
     assert.match(text, new RegExp(`^gateway_stage_duration_seconds_count\\{stage="${stage}"\\} [1-9][0-9]*$`, 'm'), stage);
   }

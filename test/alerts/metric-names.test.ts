@@ -14,6 +14,8 @@ const STACK_ONLY: Readonly<Record<string, string>> = {
   gateway_decision_journal_backlog: 'gauge',
   gateway_store_write_duration_seconds: 'histogram',
   gateway_store_client_up: 'gauge',
+  gateway_decision_batches_total: 'counter',
+  gateway_decision_batched_records_total: 'counter',
 };
 
 /** Metric names declared anywhere in src/ (`name: '...'`), with the prom-client class they use. */

@@ -7,7 +7,9 @@
  * decisions_by_reference (reversal matching), and the hold movements and postings the decision
  * caused (hold-movements.ts). They go as one UNLOGGED batch: no batch log, each partition's rows
  * applied as if sent alone, but one request instead of five to seven on both sides, which is what
- * let the stack carry 1,500 decisions a second here (docs/persistence.md). An incremental's
+ * let the stack carry 1,500 decisions a second here (docs/persistence.md). Hot appends are group
+ * committed (batch-group.ts): decisions that arrive while earlier batches are being written share
+ * the next batch. An incremental's
  * rewrite of its hold's earlier rows is the exception: a long-lived hold can have many, so they go
  * as separate inserts beside the batch and never push it towards Cassandra's batch size limits.
  * The append resolves only when every write is acknowledged at the write consistency; it rejects
@@ -29,6 +31,7 @@ import {
 import {
   effectsOf, needsHoldRefresh, needsHoldSettlement, needsOriginal, type EffectContext, type HoldMovement,
 } from './hold-movements';
+import { BatchGroup, defaultBatchGroupLimits, type BatchGroupLimits } from './batch-group';
 import { checkKeyspaceName } from './migrations';
 import { MovementWriter, movementStatements, type StatementRow } from './movement-rows';
 import { cardHistoryTtlSeconds, lookupTtlSeconds } from './options';
@@ -42,6 +45,8 @@ export interface CassandraDecisionLogOptions {
   appendTimeoutMs: number;
   /** Shut the client down on close: true when this log is the client's only user. */
   ownsClient?: boolean;
+  /** Group commit of hot appends (batch-group.ts); the defaults suit the decision rows. */
+  batchGroup?: BatchGroupLimits;
 }
 
 /** The append did not complete inside its bound; the rows may still land later (they are idempotent). */
@@ -53,9 +58,10 @@ export class AppendTimeoutError extends Error {
 }
 
 /**
- * Decisions written at once. Each is one batch (plus, rarely, an incremental's hold rows), so 256
- * keep well under the 4,096 stream ids of the client's two connections per node, with room for
- * reads and the journal's replay.
+ * Decisions being written at once, their reads (a reversal's original, a hold's rows) included.
+ * Their batches share at most two requests at a time (batch-group.ts), so this bounds the reads and
+ * an incremental's hold rows, keeping well under the connections' stream ids with room for the
+ * journal's replay.
  */
 const MAX_APPENDS_IN_FLIGHT = 256;
 
@@ -80,6 +86,7 @@ export class CassandraDecisionLog implements DecisionLog {
   private readonly appendTurns: (() => void)[] = [];
   private readonly calendar = new UtcCalendar();
   private readonly movements: MovementWriter;
+  private readonly group: BatchGroup;
   private readonly lookupTtl: number;
   private readonly cardTtl: number;
   private readonly insertDecision: string;
@@ -112,6 +119,13 @@ export class CassandraDecisionLog implements DecisionLog {
     this.lookupTtl = lookupTtlSeconds(options);
     this.cardTtl = cardHistoryTtlSeconds(options);
     this.movements = new MovementWriter(client, movementStatements(ks), this.lookupTtl);
+    this.group = new BatchGroup((rows) => this.client.batch(rows, hotBatchOptions),
+      options.batchGroup ?? defaultBatchGroupLimits);
+  }
+
+  /** Hot batches sent and the decisions in them since start (their ratio is the mean group size). */
+  get groupCommits(): { batches: number; decisions: number } {
+    return this.group.written;
   }
 
   /**
@@ -135,7 +149,8 @@ export class CassandraDecisionLog implements DecisionLog {
   /** Hot path: resolves when every row is acknowledged, rejects on failure or after appendTimeoutMs. */
   append(record: DecisionRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('decision log is closed'));
-    return withDeadline(this.writeInTurn(record), this.options.appendTimeoutMs);
+    return withDeadline(this.writeInTurn(record, performance.now() + this.options.appendTimeoutMs),
+      this.options.appendTimeoutMs);
   }
 
   /**
@@ -145,18 +160,17 @@ export class CassandraDecisionLog implements DecisionLog {
    * others not. A decision whose bound passed while it waited is not written at all: its caller has
    * already been told it failed, and a record landing after that would contradict the answer.
    */
-  private async writeInTurn(record: DecisionRecord): Promise<void> {
-    const queuedAtMs = performance.now();
+  private async writeInTurn(record: DecisionRecord, sendByMs: number): Promise<void> {
     if (this.appendsInFlight >= MAX_APPENDS_IN_FLIGHT) {
       await new Promise<void>((resolve) => { this.appendTurns.push(resolve); });
-      if (performance.now() - queuedAtMs >= this.options.appendTimeoutMs) {
+      if (performance.now() >= sendByMs) {
         this.passTurn();
         throw new Error('decision append waited past its bound; not written');
       }
     }
     this.appendsInFlight++;
     try {
-      await this.write(record, 'hot');
+      await this.write(record, 'hot', sendByMs);
     } finally {
       this.appendsInFlight--;
       this.passTurn();
@@ -168,10 +182,12 @@ export class CassandraDecisionLog implements DecisionLog {
   }
 
   /**
-   * Writes every row of the record. 'hot' uses the tight write timeout; 'patient' (journal replay,
-   * tools) the long one. Same rows either way, so a replay over a write that did land changes nothing.
+   * Writes every row of the record. 'hot' uses the tight write timeout and the group commit, and is
+   * not sent after `sendByMs`; 'patient' (journal replay, tools) the long timeout, a batch of its own.
+   * Same rows either way, so a replay over a write that did land changes nothing.
    */
-  async write(record: DecisionRecord, mode: WriteMode): Promise<void> {
+  async write(record: DecisionRecord, mode: WriteMode,
+    sendByMs: number = performance.now() + this.options.appendTimeoutMs): Promise<void> {
     const lookupOptions = mode === 'hot' ? readOptions : patientWriteOptions;
     const context: EffectContext = {};
     let earlierHoldRows: HoldMovement[] = [];
@@ -209,7 +225,7 @@ export class CassandraDecisionLog implements DecisionLog {
     if (!needsHoldRefresh(record)) {
       for (const hold of effects.holds) rows.push(this.movements.holdRow(hold));
       for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
-      await this.client.batch(rows, mode === 'hot' ? hotBatchOptions : patientBatchOptions);
+      await this.writeRows(rows, mode, sendByMs);
       return;
     }
     // The hold now lapses later: every row of it must outlive the new expiry by the usual margin.
@@ -222,8 +238,13 @@ export class CassandraDecisionLog implements DecisionLog {
     }
     for (const hold of effects.holds) rows.push(this.movements.holdRow(hold, ttl));
     for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
-    writes.push(this.client.batch(rows, mode === 'hot' ? hotBatchOptions : patientBatchOptions));
+    writes.push(this.writeRows(rows, mode, sendByMs));
     await Promise.all(writes);
+  }
+
+  private writeRows(rows: StatementRow[], mode: WriteMode, sendByMs: number): Promise<unknown> {
+    if (mode === 'hot') return this.group.submit(rows, sendByMs);
+    return this.client.batch(rows, patientBatchOptions);
   }
 
   findByIdempotencyKey(idempotencyKey: string): Promise<DecisionRecord | undefined> {
