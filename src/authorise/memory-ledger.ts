@@ -255,8 +255,11 @@ export class MemoryLedger implements Ledger {
     }
   }
 
+  /** A counter back at zero is dropped: absent reads as zero, and a late reversal never recreates a pruned one. */
   private bump(key: string, delta: number): void {
-    this.counters.set(key, Math.max(0, (this.counters.get(key) ?? 0) + delta));
+    const next = Math.max(0, (this.counters.get(key) ?? 0) + delta);
+    if (next === 0) this.counters.delete(key);
+    else this.counters.set(key, next);
   }
 
   private isFenced(shard: number, fencingToken: number): boolean {

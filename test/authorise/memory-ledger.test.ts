@@ -49,6 +49,8 @@ test('embedded memory ledger: the sweep forgets what is past the retention, and 
     nowMs: NOW + 9 * DAY_MS, references: { rrn: 'rrn-2' }, advice: false,
   });
   assert.deepEqual([inTimeReversal.status, inTimeReversal.approvedMinor], ['reversed', 100]);
+  // The reversal took December's day and month counters back to zero: they are dropped, not kept at 0.
+  assert.deepEqual(ledger.footprint, { outcomes: 3, entries: 2, references: 4, counters: 1, tombstones: 0 });
 
   // Past the first hold's expiry plus the retention, its entry and references go.
   await ledger.expireHolds(0, NOW + 16 * DAY_MS, 1);
@@ -58,7 +60,7 @@ test('embedded memory ledger: the sweep forgets what is past the retention, and 
   });
   assert.equal(unmatched.status, 'original-unknown', 'past the hold expiry plus the retention nothing is matched');
 
-  // Long after: only December's month counter is left (December is still within the retention).
+  // Long after: nothing is left.
   await ledger.expireHolds(0, NOW + 40 * DAY_MS, 1);
-  assert.deepEqual(ledger.footprint, { outcomes: 0, entries: 0, references: 0, counters: 1, tombstones: 0 });
+  assert.deepEqual(ledger.footprint, { outcomes: 0, entries: 0, references: 0, counters: 0, tombstones: 0 });
 });
