@@ -11,10 +11,13 @@
  * leave together as soon as a batch completes. That is the same rule as the embedded decision log's
  * group commit (file-decision-log.ts), applied to a network store.
  *
- * A batch that fails fails every decision in it (each then goes through the store's write-failure
- * policy, as a decision whose own batch failed always did). A decision whose bound passed while it
- * queued is not sent at all: its caller was already told it failed, and a record landing after that
- * would contradict the answer.
+ * A batch that fails for a passing reason (a timeout, an unavailable replica) fails every decision
+ * in it, and each goes through the store's write-failure policy, as a decision whose own batch
+ * failed always did. A batch the node refuses for good (an invalid statement, the batch size
+ * limit) is not allowed to take its neighbours down with it: each decision is sent again alone.
+ * A decision whose bound passed while it queued is never sent: its caller was already told it
+ * failed, and a record landing after that would contradict the answer. The bound is the caller's
+ * own timer (`AppendBound.abandoned`), not a second clock read here that could disagree with it.
  */
 import { performance } from 'node:perf_hooks';
 import type { StatementRow } from './movement-rows';
@@ -43,15 +46,31 @@ export class QueuedPastBoundError extends Error {
   }
 }
 
+/**
+ * One append's bound, shared by its deadline timer and the queue: the timer sets `abandoned` before
+ * it tells the caller the append failed, so from then on nothing of the append is sent.
+ */
+export interface AppendBound {
+  /** performance.now() past which the append is not sent, even if its timer is late. */
+  sendByMs: number;
+  abandoned: boolean;
+}
+
+export function isPastBound(bound: AppendBound): boolean {
+  return bound.abandoned || performance.now() >= bound.sendByMs;
+}
+
 interface QueuedDecision {
   rows: StatementRow[];
-  /** performance.now() after which the decision is not sent. */
-  sendByMs: number;
+  bound: AppendBound;
   resolve: () => void;
   reject: (error: Error) => void;
 }
 
 export type BatchWriter = (rows: StatementRow[]) => Promise<unknown>;
+
+/** Whether a failed batch's decisions are worth sending again one by one (a refusal for good). */
+export type RefusedForGood = (error: unknown) => boolean;
 
 export class BatchGroup {
   private queue: QueuedDecision[] = [];
@@ -61,16 +80,17 @@ export class BatchGroup {
   private decisionsWritten = 0;
 
   constructor(private readonly writeBatch: BatchWriter,
-    private readonly limits: Readonly<BatchGroupLimits> = defaultBatchGroupLimits) {
+    private readonly limits: Readonly<BatchGroupLimits> = defaultBatchGroupLimits,
+    private readonly refusedForGood: RefusedForGood = () => false) {
     if (limits.maxBatchesInFlight < 1 || limits.maxDecisionsPerBatch < 1 || limits.maxRowsPerBatch < 1) {
       throw new RangeError('batch group limits must be at least 1');
     }
   }
 
   /** Resolves once the batch holding these rows is acknowledged; rejects when it fails or is not sent. */
-  submit(rows: StatementRow[], sendByMs: number): Promise<void> {
+  submit(rows: StatementRow[], bound: AppendBound): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows, sendByMs, resolve, reject });
+      this.queue.push({ rows, bound, resolve, reject });
       if (!this.flushScheduled && this.inFlight < this.limits.maxBatchesInFlight) {
         this.flushScheduled = true;
         // End of this turn: every decision that completed in it joins the same batch.
@@ -97,13 +117,12 @@ export class BatchGroup {
   }
 
   private sendOne(): void {
-    const nowMs = performance.now();
     const group: QueuedDecision[] = [];
     const rows: StatementRow[] = [];
     let taken = 0;
     while (taken < this.queue.length && group.length < this.limits.maxDecisionsPerBatch) {
       const next = this.queue[taken] as QueuedDecision;
-      if (nowMs >= next.sendByMs) {
+      if (isPastBound(next.bound)) {
         taken += 1;
         next.reject(new QueuedPastBoundError());
         continue;
@@ -116,14 +135,39 @@ export class BatchGroup {
     }
     this.queue = taken === this.queue.length ? [] : this.queue.slice(taken);
     if (group.length === 0) return;
-    this.inFlight += 1;
     this.batchesWritten += 1;
     this.decisionsWritten += group.length;
-    this.writeBatch(rows).then(() => {
+    this.send(rows, () => {
       for (const decision of group) decision.resolve();
-    }, (error: unknown) => {
-      const failure = error instanceof Error ? error : new Error(String(error));
+    }, (failure: Error) => {
+      if (group.length > 1 && this.refusedForGood(failure)) {
+        for (const decision of group) this.sendAlone(decision);
+        return;
+      }
       for (const decision of group) decision.reject(failure);
+    });
+  }
+
+  /** A decision of a batch the node refused for good, sent again on its own (still within its bound). */
+  private sendAlone(decision: QueuedDecision): void {
+    if (isPastBound(decision.bound)) {
+      decision.reject(new QueuedPastBoundError());
+      return;
+    }
+    this.batchesWritten += 1;
+    this.send(decision.rows, decision.resolve, decision.reject);
+  }
+
+  private send(rows: StatementRow[], acknowledged: () => void, failed: (error: Error) => void): void {
+    this.inFlight += 1;
+    let written: Promise<unknown>;
+    try {
+      written = this.writeBatch(rows);
+    } catch (error: unknown) {
+      written = Promise.reject(error);
+    }
+    written.then(acknowledged, (error: unknown) => {
+      failed(error instanceof Error ? error : new Error(String(error)));
     }).finally(() => {
       this.inFlight -= 1;
       // Whatever queued meanwhile has waited a batch already: it leaves now, not at the end of a turn.

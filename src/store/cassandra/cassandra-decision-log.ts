@@ -31,10 +31,13 @@ import {
 import {
   effectsOf, needsHoldRefresh, needsHoldSettlement, needsOriginal, type EffectContext, type HoldMovement,
 } from './hold-movements';
-import { BatchGroup, defaultBatchGroupLimits, type BatchGroupLimits } from './batch-group';
+import {
+  BatchGroup, QueuedPastBoundError, defaultBatchGroupLimits, isPastBound, type AppendBound, type BatchGroupLimits,
+} from './batch-group';
 import { checkKeyspaceName } from './migrations';
 import { MovementWriter, movementStatements, type StatementRow } from './movement-rows';
 import { cardHistoryTtlSeconds, lookupTtlSeconds } from './options';
+import { isTransientCassandraError } from './transient-errors';
 
 export interface CassandraDecisionLogOptions {
   keyspace: string;
@@ -120,7 +123,7 @@ export class CassandraDecisionLog implements DecisionLog {
     this.cardTtl = cardHistoryTtlSeconds(options);
     this.movements = new MovementWriter(client, movementStatements(ks), this.lookupTtl);
     this.group = new BatchGroup((rows) => this.client.batch(rows, hotBatchOptions),
-      options.batchGroup ?? defaultBatchGroupLimits);
+      options.batchGroup ?? defaultBatchGroupLimits, (error) => !isTransientCassandraError(error));
   }
 
   /** Hot batches sent and the decisions in them since start (their ratio is the mean group size). */
@@ -149,8 +152,8 @@ export class CassandraDecisionLog implements DecisionLog {
   /** Hot path: resolves when every row is acknowledged, rejects on failure or after appendTimeoutMs. */
   append(record: DecisionRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('decision log is closed'));
-    return withDeadline(this.writeInTurn(record, performance.now() + this.options.appendTimeoutMs),
-      this.options.appendTimeoutMs);
+    const bound: AppendBound = { sendByMs: performance.now() + this.options.appendTimeoutMs, abandoned: false };
+    return withDeadline(this.writeInTurn(record, bound), bound, this.options.appendTimeoutMs);
   }
 
   /**
@@ -160,17 +163,17 @@ export class CassandraDecisionLog implements DecisionLog {
    * others not. A decision whose bound passed while it waited is not written at all: its caller has
    * already been told it failed, and a record landing after that would contradict the answer.
    */
-  private async writeInTurn(record: DecisionRecord, sendByMs: number): Promise<void> {
+  private async writeInTurn(record: DecisionRecord, bound: AppendBound): Promise<void> {
     if (this.appendsInFlight >= MAX_APPENDS_IN_FLIGHT) {
       await new Promise<void>((resolve) => { this.appendTurns.push(resolve); });
-      if (performance.now() >= sendByMs) {
+      if (isPastBound(bound)) {
         this.passTurn();
-        throw new Error('decision append waited past its bound; not written');
+        throw new QueuedPastBoundError();
       }
     }
     this.appendsInFlight++;
     try {
-      await this.write(record, 'hot', sendByMs);
+      await this.write(record, 'hot', bound);
     } finally {
       this.appendsInFlight--;
       this.passTurn();
@@ -182,12 +185,11 @@ export class CassandraDecisionLog implements DecisionLog {
   }
 
   /**
-   * Writes every row of the record. 'hot' uses the tight write timeout and the group commit, and is
-   * not sent after `sendByMs`; 'patient' (journal replay, tools) the long timeout, a batch of its own.
-   * Same rows either way, so a replay over a write that did land changes nothing.
+   * Writes every row of the record. 'hot' uses the tight write timeout and the group commit, and
+   * nothing is sent once `bound` has passed; 'patient' (journal replay, tools) the long timeout, a
+   * batch of its own. Same rows either way, so a replay over a write that did land changes nothing.
    */
-  async write(record: DecisionRecord, mode: WriteMode,
-    sendByMs: number = performance.now() + this.options.appendTimeoutMs): Promise<void> {
+  async write(record: DecisionRecord, mode: WriteMode, bound?: AppendBound): Promise<void> {
     const lookupOptions = mode === 'hot' ? readOptions : patientWriteOptions;
     const context: EffectContext = {};
     let earlierHoldRows: HoldMovement[] = [];
@@ -199,6 +201,8 @@ export class CassandraDecisionLog implements DecisionLog {
       context.holdSettlement = await this.movements.holdSettlement(record.accountId, record.holdId, lookupOptions);
     }
     const effects = effectsOf(record, context, this.options.holdExpiryDays);
+    // The reads above took time: a hot append whose caller has been answered sends nothing.
+    if (bound !== undefined && isPastBound(bound)) throw new QueuedPastBoundError();
 
     const text = decisionRecordText(record);
     const rows: StatementRow[] = [
@@ -225,7 +229,7 @@ export class CassandraDecisionLog implements DecisionLog {
     if (!needsHoldRefresh(record)) {
       for (const hold of effects.holds) rows.push(this.movements.holdRow(hold));
       for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
-      await this.writeRows(rows, mode, sendByMs);
+      await this.writeRows(rows, mode, bound);
       return;
     }
     // The hold now lapses later: every row of it must outlive the new expiry by the usual margin.
@@ -238,13 +242,13 @@ export class CassandraDecisionLog implements DecisionLog {
     }
     for (const hold of effects.holds) rows.push(this.movements.holdRow(hold, ttl));
     for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
-    writes.push(this.writeRows(rows, mode, sendByMs));
+    writes.push(this.writeRows(rows, mode, bound));
     await Promise.all(writes);
   }
 
-  private writeRows(rows: StatementRow[], mode: WriteMode, sendByMs: number): Promise<unknown> {
-    if (mode === 'hot') return this.group.submit(rows, sendByMs);
-    return this.client.batch(rows, patientBatchOptions);
+  private writeRows(rows: StatementRow[], mode: WriteMode, bound: AppendBound | undefined): Promise<unknown> {
+    if (mode === 'patient') return this.client.batch(rows, patientBatchOptions);
+    return this.group.submit(rows, bound ?? { sendByMs: performance.now() + this.options.appendTimeoutMs, abandoned: false });
   }
 
   findByIdempotencyKey(idempotencyKey: string): Promise<DecisionRecord | undefined> {
@@ -307,10 +311,17 @@ export class CassandraDecisionLog implements DecisionLog {
   }
 }
 
-/** Resolves or rejects as `work` does, or rejects with AppendTimeoutError after timeoutMs, whichever is first. */
-function withDeadline(work: Promise<void>, timeoutMs: number): Promise<void> {
+/**
+ * Resolves or rejects as `work` does, or rejects with AppendTimeoutError after timeoutMs, whichever
+ * is first. The timer marks the bound abandoned before it rejects, so nothing of the append is sent
+ * after its caller has been told it failed.
+ */
+function withDeadline(work: Promise<void>, bound: AppendBound, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new AppendTimeoutError(timeoutMs)), timeoutMs);
+    const timer = setTimeout(() => {
+      bound.abandoned = true;
+      reject(new AppendTimeoutError(timeoutMs));
+    }, timeoutMs);
     work.then(() => {
       clearTimeout(timer);
       resolve();

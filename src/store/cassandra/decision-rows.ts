@@ -47,24 +47,24 @@ type FieldType = 'string' | 'number' | 'boolean';
  * approval). A new field goes at the end under a new version; readers keep reading older versions.
  */
 const RECORD_FORMAT = 1;
-const recordLayout: readonly (readonly [keyof DecisionRecord, FieldType])[] = [
+const recordLayout = [
   ['decisionId', 'string'], ['idempotencyKey', 'string'], ['kind', 'string'], ['mti', 'string'],
   ['accountId', 'string'], ['cardId', 'string'], ['panHash', 'string'], ['panMasked', 'string'],
   ['responseCode', 'string'], ['approvalCode', 'string'], ['requestedMinor', 'number'], ['approvedMinor', 'number'],
   ['currency', 'string'], ['holdId', 'string'], ['originalKey', 'string'], ['stan', 'string'], ['rrn', 'string'],
   ['transmissionDateTime', 'string'], ['acquirerId', 'string'], ['standIn', 'boolean'], ['overdrawn', 'boolean'],
   ['receivedAtMs', 'number'], ['decidedAtMs', 'number'], ['shard', 'number'], ['fencingToken', 'number'],
-];
+] as const satisfies readonly (readonly [keyof DecisionRecord, FieldType])[];
+
+/** Fails to compile when a DecisionRecord field is missing from the layout. */
+const everyFieldLaidOut: [Exclude<keyof DecisionRecord, (typeof recordLayout)[number][0]>] extends [never] ? true : never = true;
+void everyFieldLaidOut;
 
 /** The record's one cell (layout above). */
 export function decisionRecordText(record: DecisionRecord): string {
-  return JSON.stringify([
-    RECORD_FORMAT, record.decisionId, record.idempotencyKey, record.kind, record.mti, record.accountId, record.cardId,
-    record.panHash, record.panMasked, record.responseCode, record.approvalCode, record.requestedMinor,
-    record.approvedMinor, record.currency, record.holdId, record.originalKey, record.stan, record.rrn,
-    record.transmissionDateTime, record.acquirerId, record.standIn, record.overdrawn, record.receivedAtMs,
-    record.decidedAtMs, record.shard, record.fencingToken,
-  ]);
+  const cell: unknown[] = [RECORD_FORMAT];
+  for (const [field] of recordLayout) cell.push(record[field]);
+  return JSON.stringify(cell);
 }
 
 /** The `record` cell back to a DecisionRecord: a format we know, every field with its type, a kind we know. */

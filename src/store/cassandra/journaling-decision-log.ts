@@ -20,12 +20,14 @@
  *
  * Restart: open() reads back every segment an earlier process left and starts replaying at once.
  */
-import { errors as driverErrors } from 'cassandra-driver';
 import type { DecisionLog, DecisionRecord } from '../../authorise/decision-log';
 import type { WriteMode } from './cassandra-decision-log';
 import { DecisionJournal, type JournalSegment } from './decision-journal';
 import { needsHoldRefresh, needsHoldSettlement, needsOriginal } from './hold-movements';
 import type { JournalSettings } from './options';
+import { isTransientCassandraError } from './transient-errors';
+
+export { isTransientCassandraError };
 
 /** What the journal wraps: the Cassandra log, with a patient write for replay. */
 export interface ReplayableDecisionLog extends DecisionLog {
@@ -52,20 +54,6 @@ export class JournalBacklogFullError extends Error {
     super(`decision journal backlog is full (${backlog} records): refusing to journal more`);
     this.name = 'JournalBacklogFullError';
   }
-}
-
-/** Client timeouts, connection loss, overload, unavailable replicas: worth trying again later. */
-export function isTransientCassandraError(error: unknown): boolean {
-  if (error instanceof driverErrors.NoHostAvailableError) return true;
-  if (error instanceof driverErrors.OperationTimedOutError) return true;
-  if (error instanceof driverErrors.BusyConnectionError) return true;
-  if (error instanceof driverErrors.ResponseError) {
-    // Server error, unavailable, overloaded, bootstrapping, truncate, write/read timeout, read/write failure.
-    return [0x0000, 0x1000, 0x1001, 0x1002, 0x1003, 0x1100, 0x1200, 0x1300, 0x1500].includes(error.code);
-  }
-  if (error instanceof Error && error.name === 'AppendTimeoutError') return true;
-  // Socket-level errors from the driver carry isSocketError.
-  return error instanceof Error && (error as { isSocketError?: boolean }).isSocketError === true;
 }
 
 const silentEvents: JournalEvents = { warn: () => undefined, info: () => undefined, error: () => undefined };

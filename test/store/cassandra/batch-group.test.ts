@@ -1,12 +1,13 @@
 // Group commit of the decision log's hot batches, against a recording writer (the Cassandra side is
 // covered by decision-log.test.ts): what one turn submits leaves together, decisions queue only while
 // the in-flight limit is reached and then leave as one batch, the size limits split groups, a failed
-// batch fails exactly its own decisions, and a decision queued past its bound is never sent.
+// batch fails exactly its own decisions (or, refused for good, sends them again one by one), and a
+// decision queued past its bound, or abandoned by its caller's timer, is never sent.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { BatchGroup, QueuedPastBoundError } from '../../../src/store/cassandra/batch-group';
+import { BatchGroup, QueuedPastBoundError, type AppendBound } from '../../../src/store/cassandra/batch-group';
 import type { StatementRow } from '../../../src/store/cassandra/movement-rows';
 
 /** A writer whose batches complete when the test says so. */
@@ -32,7 +33,7 @@ function rowsOf(decision: string, count = 2): StatementRow[] {
   return Array.from({ length: count }, (_, index) => ({ query: `INSERT ${index}`, params: [decision] }));
 }
 
-const later = (): number => performance.now() + 60_000;
+const later = (): AppendBound => ({ sendByMs: performance.now() + 60_000, abandoned: false });
 
 describe('BatchGroup', () => {
   it('sends what one turn submitted as one batch at the end of the turn, and resolves each on acknowledgement', async () => {
@@ -114,7 +115,7 @@ describe('BatchGroup', () => {
     const group = new BatchGroup(writer.write, { maxBatchesInFlight: 1, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 });
     const first = group.submit(rowsOf('a'), later());
     await nextTurn();
-    const expired = group.submit(rowsOf('stale'), performance.now() + 5);
+    const expired = group.submit(rowsOf('stale'), { sendByMs: performance.now() + 5, abandoned: false });
     const fresh = group.submit(rowsOf('b'), later());
     await new Promise((resolve) => setTimeout(resolve, 20));
     writer.complete(0);
@@ -124,6 +125,43 @@ describe('BatchGroup', () => {
     assert.deepEqual(writer.batches, [['a', 'a'], ['b', 'b']]);
     writer.complete(1);
     await fresh;
+  });
+
+  it('never sends a decision its caller\'s timer abandoned, even before the bound by the clock', async () => {
+    const writer = new RecordingWriter();
+    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 1, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 });
+    const first = group.submit(rowsOf('a'), later());
+    await nextTurn();
+    const bound = later();
+    const abandoned = group.submit(rowsOf('answered'), bound);
+    bound.abandoned = true;
+    writer.complete(0);
+    await first;
+    await assert.rejects(abandoned, QueuedPastBoundError);
+    assert.deepEqual(writer.batches, [['a', 'a']]);
+  });
+
+  it('sends each decision of a batch refused for good again alone, and fails a passing failure\'s decisions together', async () => {
+    const writer = new RecordingWriter();
+    const refusedForGood = (error: unknown): boolean => error instanceof Error && error.message === 'invalid';
+    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 2, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 },
+      refusedForGood);
+    const good = group.submit(rowsOf('good'), later());
+    const bad = group.submit(rowsOf('bad'), later());
+    await nextTurn();
+    writer.fail(0, new Error('invalid'));
+    await nextTurn();
+    assert.deepEqual(writer.batches.slice(1), [['good', 'good'], ['bad', 'bad']], 'each alone');
+    writer.complete(1);
+    writer.fail(2, new Error('invalid'));
+    await good;
+    await assert.rejects(bad, /invalid/);
+
+    const timedOut = [group.submit(rowsOf('c'), later()), group.submit(rowsOf('d'), later())];
+    await nextTurn();
+    writer.fail(3, new Error('write timeout'));
+    for (const decision of timedOut) await assert.rejects(decision, /write timeout/);
+    assert.equal(writer.batches.length, 4, 'a passing failure is not retried here');
   });
 
   it('refuses limits below one', () => {
