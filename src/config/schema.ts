@@ -50,6 +50,12 @@ export interface CassandraConfig {
   journalDirectory: string;
   /** Period of the reconciliation job comparing Redis holds with Cassandra (on shard owners). */
   reconcileIntervalMs: number;
+  /**
+   * Group commit of decision batches (docs/persistence.md): batches written at once, and most
+   * decisions in one. decisionsPerBatch 1 with batchesInFlight 256 is one request per decision, for
+   * a cluster whose batch warning thresholds cannot be raised.
+   */
+  groupCommit: { batchesInFlight: number; decisionsPerBatch: number };
 }
 
 export interface StoreConfig {
@@ -153,6 +159,7 @@ export const configDefaults: GatewayConfig = {
       writeTimeoutMs: 30, appendTimeoutMs: 35,
       writeFailurePolicy: 'decline', journalDirectory: 'var/decision-journal',
       reconcileIntervalMs: 300_000,
+      groupCommit: { batchesInFlight: 2, decisionsPerBatch: 12 },
     },
   },
 };
@@ -288,7 +295,7 @@ export const configSchema = {
           additionalProperties: false,
           required: ['contactPoints', 'localDataCenter', 'keyspace', 'replicationFactor', 'writeConsistency',
             'readConsistency', 'writeTimeoutMs', 'appendTimeoutMs', 'writeFailurePolicy', 'journalDirectory',
-            'reconcileIntervalMs'],
+            'reconcileIntervalMs', 'groupCommit'],
           properties: {
             contactPoints: { type: 'array', minItems: 1, items: nonEmptyString },
             localDataCenter: nonEmptyString,
@@ -301,6 +308,16 @@ export const configSchema = {
             writeFailurePolicy: { enum: ['decline', 'journal'] },
             journalDirectory: nonEmptyString,
             reconcileIntervalMs: { type: 'integer', minimum: 1000, maximum: 86_400_000 },
+            groupCommit: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['batchesInFlight', 'decisionsPerBatch'],
+              properties: {
+                batchesInFlight: { type: 'integer', minimum: 1, maximum: 256 },
+                // 24 decisions are about 50 KiB, Cassandra's default refusal threshold for a batch.
+                decisionsPerBatch: { type: 'integer', minimum: 1, maximum: 20 },
+              },
+            },
           },
         },
       },

@@ -63,7 +63,7 @@ export async function openStackBackend(config: GatewayConfig, logger: Logger, re
     writeConsistency: cassandra.writeConsistency, readConsistency: cassandra.readConsistency,
     writeTimeoutMs: cassandra.writeTimeoutMs, appendTimeoutMs: cassandra.appendTimeoutMs,
     writeFailurePolicy: cassandra.writeFailurePolicy, journal: { directory: cassandra.journalDirectory },
-    holdExpiryDays: config.authorise.holdExpiryDays, shardCount,
+    holdExpiryDays: config.authorise.holdExpiryDays, shardCount, groupCommit: { ...cassandra.groupCommit },
   }), {
     warn: (details, message) => logger.warn(details, message),
     info: (details, message) => logger.info(details, message),

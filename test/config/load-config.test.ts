@@ -55,6 +55,16 @@ test('the stack profile overlays the service endpoints started by the services s
   assert.equal(config.http.port, 8080);
 });
 
+test('the Cassandra group commit defaults to 2 batches of at most 12 decisions; one key overrides alone; out of range stops loading', () => {
+  assert.deepEqual(loadConfig({ env: {} }).store.cassandra.groupCommit, { batchesInFlight: 2, decisionsPerBatch: 12 });
+  const oneEach = configDirWith('store:\n  cassandra:\n    groupCommit:\n      decisionsPerBatch: 1\n', 'stack.yaml');
+  assert.deepEqual(loadConfig({ configDir: oneEach, env: { GATEWAY_PROFILE: 'stack' } }).store.cassandra.groupCommit,
+    { batchesInFlight: 2, decisionsPerBatch: 1 });
+  const tooMany = configDirWith('store:\n  cassandra:\n    groupCommit:\n      decisionsPerBatch: 40\n', 'stack.yaml');
+  assert.throws(() => loadConfig({ configDir: tooMany, env: { GATEWAY_PROFILE: 'stack' } }),
+    (error: unknown) => error instanceof ConfigError && /groupCommit/.test(error.message));
+});
+
 test('an unknown profile stops loading naming GATEWAY_PROFILE', () => {
   assert.throws(() => loadConfig({ env: { GATEWAY_PROFILE: 'nowhere' } }),
     (error: unknown) => error instanceof ConfigError && /GATEWAY_PROFILE/.test(error.message));

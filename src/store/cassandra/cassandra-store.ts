@@ -6,6 +6,7 @@
 import type { Client } from 'cassandra-driver';
 import type { DecisionLog } from '../../authorise/decision-log';
 import { CassandraAccountStore } from './account-store';
+import { defaultBatchGroupLimits } from './batch-group';
 import { CassandraDecisionLog } from './cassandra-decision-log';
 import { CassandraCardStore } from './card-store';
 import { clientSettingsOf, connectCassandra, shutdownCassandra } from './client';
@@ -33,6 +34,10 @@ export async function openCassandraStore(settings: CassandraStoreSettings, event
     const cassandraDecisions = new CassandraDecisionLog(client, {
       keyspace: settings.keyspace, holdExpiryDays: settings.holdExpiryDays,
       cardHistoryMonths: settings.cardHistoryMonths, appendTimeoutMs: settings.appendTimeoutMs,
+      batchGroup: {
+        ...defaultBatchGroupLimits, maxBatchesInFlight: settings.groupCommit.batchesInFlight,
+        maxDecisionsPerBatch: settings.groupCommit.decisionsPerBatch,
+      },
     });
     const journal = settings.writeFailurePolicy === 'journal'
       ? JournalingDecisionLog.open(cassandraDecisions, events === undefined

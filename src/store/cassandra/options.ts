@@ -57,6 +57,8 @@ export interface CassandraStoreSettings {
   cardHistoryMonths: number;
   /** Shards of the account space (config.authorise.shardCount): accounts are partitioned by shard. */
   shardCount: number;
+  /** Group commit of hot decision batches (batch-group.ts). */
+  groupCommit: { batchesInFlight: number; decisionsPerBatch: number };
 }
 
 const DAY_S = 86_400;
@@ -91,6 +93,7 @@ export const defaultCassandraSettings: CassandraStoreSettings = {
   holdExpiryDays: 7,
   cardHistoryMonths: 3,
   shardCount: 64,
+  groupCommit: { batchesInFlight: 2, decisionsPerBatch: 12 },
 };
 
 /** Defaults overlaid with what config gives; nested journal settings merge key by key. */
