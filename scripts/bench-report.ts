@@ -114,7 +114,9 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
   const stageNames = [...new Set(results.steps.flatMap((step) => Object.keys(step.details.gatewayStageP99Ms ?? {})))];
   lines.push('', 'The gateway\'s own p99 over the measured window, from its histograms (`gateway_authorisation_duration_seconds`, '
     + '`gateway_stage_duration_seconds`; bucket resolution): far below the generator\'s p99 means the time went before the gateway '
-    + 'cut the frame (queued in the socket, a starved CPU), not inside it.', '');
+    + 'cut the frame (queued in the socket, a starved CPU), not inside it. The window is the time between two scrapes, '
+    + 'so it also counts warm-up requests still waiting when it opened: after a cold start\'s stall, stand-ins and a '
+    + 'gateway p99 the generator, which measures only the requests it scheduled inside the window, never saw.', '');
   const grouped = results.steps.some((step) => (step.details.decisionsPerBatch ?? 0) > 0);
   lines.push(table(['offered/s', 'generator p99 ms', 'gateway p99 ms', ...stageNames.map((stage) => `${stage} p99 ms`), 'stand-ins',
     ...(grouped ? ['decisions per Cassandra batch'] : [])],
