@@ -205,6 +205,21 @@ describe('CassandraDecisionLog', () => {
     assert.deepEqual(await log.decisionsOfAccountDay(record.accountId, day), [record]);
   });
 
+  it('group-commits appends made together: fewer batches than decisions, and every record reads back whole', async () => {
+    const cardId = `card-grouped-${Date.now()}`;
+    const records = Array.from({ length: 30 }, (_, index) =>
+      decisionRecord(testPans[index % testPans.length] as string, { cardId, decidedAtMs: Date.now() - index }));
+    const before = log.groupCommits;
+    await Promise.all(records.map((record) => log.append(record)));
+    const after = log.groupCommits;
+    const batches = after.batches - before.batches;
+    assert.equal(after.decisions - before.decisions, records.length);
+    // One turn's appends leave together, at most 12 to a batch: 3 batches for 30.
+    assert.ok(batches >= 3 && batches < records.length, `${batches} batches for ${records.length} decisions`);
+    for (const record of records) assert.deepEqual(await log.findByIdempotencyKey(record.idempotencyKey), record);
+    assert.equal((await log.recentForCard(cardId, 50)).length, records.length);
+  });
+
   it('refuses appends after close', async () => {
     const closing = logOn(client, settings);
     await closing.close();
