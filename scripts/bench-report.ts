@@ -114,15 +114,21 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
   const stageNames = [...new Set(results.steps.flatMap((step) => Object.keys(step.details.gatewayStageP99Ms ?? {})))];
   lines.push('', 'The gateway\'s own p99 over the measured window, from its histograms (`gateway_authorisation_duration_seconds`, '
     + '`gateway_stage_duration_seconds`; bucket resolution): far below the generator\'s p99 means the time went before the gateway '
-    + 'cut the frame (queued in the socket, a starved CPU), not inside it. The window is the time between two scrapes, '
-    + 'so it also counts warm-up requests still waiting when it opened: after a cold start\'s stall, stand-ins and a '
-    + 'gateway p99 the generator, which measures only the requests it scheduled inside the window, never saw.', '');
+    + 'cut the frame (queued in the socket, a starved CPU), not inside it.', '');
   const grouped = results.steps.some((step) => (step.details.decisionsPerBatch ?? 0) > 0);
+  const services = results.steps.some((step) => step.details.servicesCpuMicrosPerRequest !== undefined);
+  const serviceCpu = (details: StepRecord['details']): string => {
+    const perRequest = details.servicesCpuMicrosPerRequest;
+    if (perRequest === undefined) return '';
+    return `${perRequest.cassandra ?? '-'} / ${perRequest.redis ?? '-'} / ${perRequest.etcd1 ?? '-'}`;
+  };
   lines.push(table(['offered/s', 'generator p99 ms', 'gateway p99 ms', ...stageNames.map((stage) => `${stage} p99 ms`), 'stand-ins',
-    ...(grouped ? ['decisions per Cassandra batch'] : [])],
+    ...(grouped ? ['decisions per Cassandra batch'] : []),
+    ...(services ? ['Cassandra / Redis / etcd CPU µs/req'] : [])],
   results.steps.map(({ line, details }) => [line.offeredPerSec, line.p99Ms, details.gatewayP99Ms ?? '',
     ...stageNames.map((stage) => details.gatewayStageP99Ms?.[stage] ?? ''), details.gatewayStandIns,
-    ...(grouped ? [details.decisionsPerBatch ?? ''] : [])])));
+    ...(grouped ? [details.decisionsPerBatch ?? ''] : []),
+    ...(services ? [serviceCpu(details)] : [])])));
   lines.push('', 'Response codes (DE 39) per step, and answers that differ from what the demo seed should give:', '');
   lines.push(table(['offered/s', 'byResponseCode', 'unexpected (expected>got)'],
     results.steps.map(({ line, details }) => [line.offeredPerSec, codes(line.byResponseCode),

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Dialect } from '../../src/iso8583';
 import type { Framing } from '../../src/network-link/framing';
 import { GatewayProcess, metricValue, type BenchProfile } from './gateway-process';
+import { serviceCpuMicrosPerRequest, snapshotServiceCpu, type ServiceCpuSnapshot } from './service-cpu';
 import { bucketIncrease, bucketQuantile, histogramBuckets } from './gateway-histograms';
 import { runOpenLoop } from './open-loop';
 import type { RequestMix } from './request-mix';
@@ -64,6 +65,7 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
     // One scrape as the measured window opens, one after the drain: the gateway's own figures
     // then cover the measured requests, not the warm-up's JIT compilation.
     let windowScrape: Promise<string> | undefined;
+    let serviceCpuBefore: ServiceCpuSnapshot | undefined;
     const generatorCpuBefore = process.cpuUsage();
     const result = await runOpenLoop({
       host: '127.0.0.1', port: gateway.linkPort, connections: options.connections, ratePerSec: rate,
@@ -72,8 +74,10 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
       frameBytesMax: options.frameBytesMax, mix: options.mix, seed: options.seed + stepIndex, stepTag: stepIndex % 100,
       onWindowStart: () => {
         windowScrape = gateway.scrapeMetrics();
+        if (options.profile === 'stack') serviceCpuBefore = snapshotServiceCpu();
       },
     });
+    const serviceCpuAfter = serviceCpuBefore === undefined ? undefined : snapshotServiceCpu();
     const generatorCpu = process.cpuUsage(generatorCpuBefore);
     const before = windowScrape === undefined ? '' : await windowScrape;
     const after = await gateway.scrapeMetrics();
@@ -102,11 +106,15 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
         gatewayCpuSeconds: round3(gatewayCpuSeconds),
         gatewayCpuMicrosPerRequest: round3((gatewayCpuSeconds * 1e6) / Math.max(1, result.measured)),
         gatewayP99Ms: latency === undefined ? 0 : secondsToMs(bucketQuantile(latency, 0.99)),
+        gatewayAnswered: latency?.get(Infinity) ?? 0,
         gatewayStageP99Ms: Object.fromEntries([...stages].map(([stage, buckets]) => [stage, secondsToMs(bucketQuantile(buckets, 0.99))])),
         generatorCpuSeconds: round3((generatorCpu.user + generatorCpu.system) / 1e6),
         gatewayStandIns: metricValue(after, 'gateway_stand_in_total') - metricValue(before, 'gateway_stand_in_total'),
         decisionsPerBatch: ratioOfIncreases(after, before, 'gateway_decision_batched_records_total',
           'gateway_decision_batches_total'),
+        ...(serviceCpuBefore === undefined || serviceCpuAfter === undefined ? {} : {
+          servicesCpuMicrosPerRequest: serviceCpuMicrosPerRequest(serviceCpuBefore, serviceCpuAfter, result.measured),
+        }),
         loadAverage1m: loadAverage,
         saturated: reasons.length > 0,
         saturationReasons: reasons,

@@ -177,6 +177,8 @@ class OpenLoopStep implements ResponseSink {
     if (due > plan.count) due = plan.count;
     while (this.next < due) {
       const index = this.next++;
+      // The first measured request is about to go: the window opens now, warm-up answered or not.
+      if (index === this.warmupCount) this.options.onWindowStart?.();
       const connection = connections[index % connections.length]!;
       if (connection.batchRoom < writer.largestFrameBytes) connection.flush();
       // A retransmission carries its original's STAN, so its response comes back under that STAN.

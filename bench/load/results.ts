@@ -51,6 +51,8 @@ export interface StepDetails {
    * the frame (queued in the socket, a starved CPU) rather than inside it.
    */
   gatewayP99Ms: number;
+  /** Answers the gateway's histogram counted over the window: close to measuredRequests when the window is right. */
+  gatewayAnswered?: number;
   gatewayStageP99Ms: Record<string, number>;
   generatorCpuSeconds: number;
   /** The gateway's own count of answers by the stand-in policy at the deadline. */
@@ -60,6 +62,11 @@ export interface StepDetails {
    * 0 when the profile writes no batches.
    */
   decisionsPerBatch?: number;
+  /**
+   * Stack only: each service's CPU per measured request over the window, from /proc (service-cpu.ts):
+   * with the gateway's own figure, what a decision costs the whole machine.
+   */
+  servicesCpuMicrosPerRequest?: Partial<Record<'cassandra' | 'redis' | 'etcd1', number>>;
   /** 1-minute load average when the step started: other work on a shared machine shows here. */
   loadAverage1m: number;
   saturated: boolean;
