@@ -11,7 +11,7 @@ import { responseMtiFor } from '../network-link/message-types';
  * MCC, country, POS entry mode, acquirer and forwarding ids, RRN, terminal and acceptor ids,
  * currencies, original data elements and replacement amounts.
  */
-export const ECHOED_DATA_ELEMENTS: readonly number[] = [
+const ECHOED_DATA_ELEMENTS: readonly number[] = [
   2, 3, 4, 5, 6, 7, 11, 12, 13, 18, 19, 22, 32, 33, 37, 41, 42, 49, 50, 51, 90, 95,
 ];
 

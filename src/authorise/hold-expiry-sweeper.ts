@@ -26,18 +26,20 @@ export class HoldExpirySweeper {
     if (this.running) return 0;
     this.running = true;
     let released = 0;
+    const nowMs = this.nowMs();
     try {
       for (let shard = 0; shard < this.shards.shardCount; shard++) {
         if (!this.shards.ownsShard(shard)) continue;
         const token = this.shards.currentToken(shard);
         if (token === undefined) continue;
-        const report = await this.ledger.expireHolds(shard, this.nowMs(), token);
+        const report = await this.ledger.expireHolds(shard, nowMs, token);
         released += report.expired.length;
         for (const hold of report.expired) {
           this.logger.info({ holdId: hold.holdId, accountId: hold.accountId, amountMinor: hold.amountMinor },
             'hold expired and released');
         }
       }
+      this.ledger.forgetExpired?.(nowMs);
     } catch (error) {
       this.logger.warn({ err: error }, 'hold expiry sweep failed; will retry next interval');
     } finally {

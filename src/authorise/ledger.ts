@@ -132,6 +132,12 @@ export interface Ledger {
   /** Releases the shard's pending holds whose expiry is at or before nowMs. */
   expireHolds(shard: number, nowMs: number, fencingToken: number): Promise<ExpiredHoldsReport>;
 
+  /**
+   * Forgets what is past its retention, once per sweep pass after every shard's expireHolds. Only a
+   * ledger that keeps things in process memory needs it; Redis keys carry their own TTLs.
+   */
+  forgetExpired?(nowMs: number): void;
+
   /** Records that a new owner took the shard with this token; older tokens are refused after. */
   claimShard(shard: number, fencingToken: number): Promise<void>;
 

@@ -35,8 +35,6 @@ interface AccountState {
   holds: Map<string, Hold>;
 }
 
-/** The sweep runs once per shard; forgetting is time-based, so once per this interval is enough. */
-const FORGET_INTERVAL_MS = 10_000;
 
 export interface MemoryLedgerOptions {
   /** How long idempotency outcomes and reversal tombstones are kept (ms). */
@@ -54,7 +52,6 @@ export class MemoryLedger implements Ledger {
   private readonly adminKeys = new Map<string, number>();
   /** Its own calendar: the sweep's dates would otherwise evict the hot path's cached day. */
   private readonly sweepCalendar = new UtcCalendar();
-  private nextForgetAtMs = Number.NEGATIVE_INFINITY;
   /** Entries whose outcome is forgotten but whose hold is kept matchable a while longer. */
   private readonly entriesToForget = new Map<string, number>();
   /** The oldest day whose spend counters were kept at the last pruning. */
@@ -343,13 +340,12 @@ export class MemoryLedger implements Ledger {
         expired.push({ ...hold });
       }
     }
-    this.forgetExpiredKeys(nowMs);
     return { expired };
   }
 
   /**
-   * Bounded memory, run by the expiry sweep (at most once per FORGET_INTERVAL_MS, not once per
-   * shard). Past the retention an idempotency outcome goes. What it left for reversals (its entry and
+   * Bounded memory, run by the expiry sweep once per pass, after every shard's holds were expired.
+   * Past the retention an idempotency outcome goes. What it left for reversals (its entry and
    * the RRN and approval-code references to it) stays as long as the Redis ledger keeps the same:
    * for a hold, until the hold's expiry plus the retention, so a late reversal of an expired hold is
    * still matched (and releases nothing) on both. Reversal tombstones go at their own expiry, and
@@ -358,9 +354,7 @@ export class MemoryLedger implements Ledger {
    * with the same delay, so a walk stops at the first one still kept: each sweep costs what it
    * forgets (a clock step only delays forgetting, never hastens it).
    */
-  private forgetExpiredKeys(nowMs: number): void {
-    if (nowMs < this.nextForgetAtMs) return;
-    this.nextForgetAtMs = nowMs + FORGET_INTERVAL_MS;
+  forgetExpired(nowMs: number): void {
     for (const [key, stored] of this.outcomes) {
       if (stored.expiresAtMs > nowMs) break;
       this.outcomes.delete(key);
@@ -383,7 +377,8 @@ export class MemoryLedger implements Ledger {
     if (entry === undefined) return;
     const hold = entry.hold;
     if (hold !== undefined) {
-      // A hold still pending past its expiry waits for the sweep of its shard to end it.
+      // A hold still pending past its expiry (its shard's sweep failed this pass) is not forgotten
+      // before a sweep has ended it.
       const forgetAtMs = (hold.status === 'pending' ? Math.max(hold.expiresAtMs, nowMs) : hold.expiresAtMs)
         + this.options.retentionMs;
       if (forgetAtMs > nowMs) {
@@ -417,7 +412,7 @@ export class MemoryLedger implements Ledger {
     }
   }
 
-  /** How many keys each in-memory structure holds: what the sweep keeps bounded. */
+  /** How many keys each in-memory structure holds: what the sweep keeps bounded (read by the tests). */
   get footprint(): { outcomes: number; entries: number; references: number; counters: number; tombstones: number } {
     return {
       outcomes: this.outcomes.size, entries: this.entries.size, references: this.references.size,

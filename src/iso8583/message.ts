@@ -103,9 +103,7 @@ export class IsoMessage implements FrameTextCache {
   delete(de: number): this {
     if (!isDataElementNumber(de)) return this;
     if (this._cells !== undefined && de < this._cells.length) this._cells[de] = undefined;
-    const bits = this.ownBits();
-    const bit = de - 1;
-    bits[bit >>> 5] = (bits[bit >>> 5]! & ~(0x80000000 >>> (bit & 31))) | 0;
+    markAbsent(this.ownBits(), de);
     return this;
   }
 
@@ -177,7 +175,9 @@ export class IsoMessage implements FrameTextCache {
   /** Room for values up to `de`: sized to what is set (a response sets few, low-numbered fields). */
   private growCells(de: number): (string | Buffer | undefined)[] {
     const previous = this._cells;
-    const cells = new Array<string | Buffer | undefined>(Math.min(MAX_DATA_ELEMENT, Math.max(de, 63)) + 1);
+    // Up to the end of the bitmap that holds `de` (64, 128 or 192 fields): setting higher fields one
+    // after another grows the array at most twice, not once per field.
+    const cells = new Array<string | Buffer | undefined>(Math.min(MAX_DATA_ELEMENT, ((de + 63) >>> 6) << 6) + 1);
     if (previous !== undefined) for (let i = 0; i < previous.length; i++) cells[i] = previous[i];
     this._cells = cells;
     return cells;
@@ -207,6 +207,11 @@ export function isDataElementNumber(de: number): boolean {
 function markPresent(bits: number[], de: number): void {
   const bit = de - 1;
   bits[bit >>> 5] = (bits[bit >>> 5]! | (0x80000000 >>> (bit & 31))) | 0;
+}
+
+function markAbsent(bits: number[], de: number): void {
+  const bit = de - 1;
+  bits[bit >>> 5] = (bits[bit >>> 5]! & ~(0x80000000 >>> (bit & 31))) | 0;
 }
 
 export function isPresent(bits: readonly number[], de: number): boolean {

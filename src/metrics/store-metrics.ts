@@ -1,6 +1,7 @@
 /**
  * Health of the store clients and of shard ownership, read at scrape time (collect callbacks) so
- * nothing is recorded on the hot path; plus the Cassandra write latency observed per append.
+ * nothing is recorded on the hot path; and, registered apart by the stack backend, the Cassandra
+ * write latency observed per append (storeWriteDuration).
  * Names are the ones the alert rules in config/alerts/ use.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -16,8 +17,6 @@ export interface StoreHealthSource {
 }
 
 export class StoreMetrics {
-  readonly cassandraWrite: Histogram.Internal<'store'>;
-
   constructor(registry: Registry, source: StoreHealthSource) {
     new Gauge({
       name: 'gateway_store_client_up', help: 'Store client health: 1 when connected and usable.',
@@ -51,11 +50,18 @@ export class StoreMetrics {
         registers: [registry], collect() { this.reset(); this.inc(batches().decisions); },
       });
     }
-    const writes = new Histogram({
-      name: 'gateway_store_write_duration_seconds', help: 'Time to make one decision record durable, by store.',
-      labelNames: ['store'], registers: [registry],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1],
-    });
-    this.cassandraWrite = writes.labels('cassandra');
   }
+}
+
+/**
+ * Time to make one decision record durable in `store`, registered only by a backend that has such a
+ * store (the stack: Cassandra), so no backend exports an empty series for a store it does not use.
+ */
+export function storeWriteDuration(registry: Registry, store: string): Histogram.Internal<'store'> {
+  const writes = new Histogram({
+    name: 'gateway_store_write_duration_seconds', help: 'Time to make one decision record durable, by store.',
+    labelNames: ['store'], registers: [registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1],
+  });
+  return writes.labels(store);
 }

@@ -15,7 +15,7 @@ export const enum Slot {
   Stop = 5,
 }
 
-export const CONTROL_SLOTS = 8;
+export const CONTROL_SLOTS = Slot.Stop + 1;
 
 export interface AppendThreadData {
   fd: number;

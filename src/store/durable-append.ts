@@ -6,8 +6,10 @@
  * batch is submitted only once the previous one is on disk, so there is one write in flight at a
  * time and everything that arrived meanwhile goes in the next (group commit, with the batch growing
  * with the disk's latency instead of with the event loop's turns). Submitting is two stores and a
- * notify on a shared Int32Array; completion is a store the caller can poll for free on every turn
- * (`poll`) and also wait for (`whenDone`, Atomics.waitAsync) when it has nothing else to do.
+ * notify on a shared Int32Array; completion is a store the caller polls for free on every turn
+ * (`poll`), and each batch also has a `whenDone` (Atomics.waitAsync) that wakes an idle loop. When a
+ * turn's poll got there first, that wake-up finds nothing left to do; it is the price of not
+ * sleeping through a finished batch.
  *
  * Why not fs.write on libuv's thread pool: this project measured that (bench/results/notes.md).
  * Each batch's completion waited for the loop to come round to the pool's wake-up behind every

@@ -35,13 +35,9 @@ const FIRST_LINE_AT = 1;
 /** Each half of the writer's buffer: about 1,400 decisions of about 700 bytes. */
 const WRITE_HALF_BYTES = 1024 * 1024;
 
+/** The thread reports a negative errno (EIO when the error carried none), which always has a name. */
 function writeFailure(errno: number): Error {
-  let name = 'EIO';
-  try {
-    name = getSystemErrorName(errno);
-  } catch {
-    // not a known errno: reported as EIO
-  }
+  const name = getSystemErrorName(errno);
   return Object.assign(new Error(`${name}: decision log write failed`), { code: name, errno });
 }
 
@@ -176,6 +172,9 @@ export class FileDecisionLog implements DecisionLog {
     const target = this.appender.fillBuffer;
     let end = this.fillEnd;
     let taken = 0;
+    // Into an empty fill half the whole queue usually fits: it becomes the half's list as it is.
+    const filling = this.filling.length === 0 ? queue : this.filling;
+    let kept = filling === queue ? 0 : filling.length;
     for (; taken < queue.length; taken++) {
       const pending = queue[taken]!;
       const line = JSON.stringify(pending.record);
@@ -190,11 +189,13 @@ export class FileDecisionLog implements DecisionLog {
       }
       end += target.write(line, end, 'utf8');
       target[end++] = NEWLINE;
-      this.filling.push(pending);
+      filling[kept++] = pending;
     }
     this.fillEnd = end;
-    if (taken === queue.length) this.queue = [];
-    else this.queue = queue.slice(taken);
+    const rest = taken === queue.length ? [] : queue.slice(taken);
+    filling.length = kept;
+    this.filling = filling;
+    this.queue = rest;
   }
 
   private submit(): void {

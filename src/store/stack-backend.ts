@@ -9,11 +9,11 @@
  * no longer holds, and the ledger reports a replaced Redis by its run id).
  */
 import { performance } from 'node:perf_hooks';
-import type { Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema';
 import type { Logger } from '../log/logger';
 import type { DecisionLog, DecisionRecord } from '../authorise/decision-log';
-import { StoreMetrics } from '../metrics/store-metrics';
+import { StoreMetrics, storeWriteDuration } from '../metrics/store-metrics';
 import type { StoreBackend } from './backend';
 import { retentionMs } from './backend';
 import { RedisLedger } from './redis/redis-ledger';
@@ -28,12 +28,12 @@ import { ReconciliationJob } from './reconciliation-job';
 const OWNERSHIP_WAIT_MS = 15_000;
 
 class TimedDecisionLog implements DecisionLog {
-  constructor(private readonly inner: DecisionLog, private readonly metrics: StoreMetrics) {}
+  constructor(private readonly inner: DecisionLog, private readonly writeSeconds: Histogram.Internal<'store'>) {}
 
   async append(record: DecisionRecord): Promise<void> {
     const startMs = performance.now();
     await this.inner.append(record);
-    this.metrics.cassandraWrite.observe((performance.now() - startMs) / 1000);
+    this.writeSeconds.observe((performance.now() - startMs) / 1000);
   }
 
   appendPatiently(record: DecisionRecord): Promise<void> {
@@ -63,7 +63,7 @@ export async function openStackBackend(config: GatewayConfig, logger: Logger, re
     writeConsistency: cassandra.writeConsistency, readConsistency: cassandra.readConsistency,
     writeTimeoutMs: cassandra.writeTimeoutMs, appendTimeoutMs: cassandra.appendTimeoutMs,
     writeFailurePolicy: cassandra.writeFailurePolicy, journal: { directory: cassandra.journalDirectory },
-    holdExpiryDays: config.authorise.holdExpiryDays, shardCount, groupCommit: { ...cassandra.groupCommit },
+    holdExpiryDays: config.authorise.holdExpiryDays, shardCount, groupCommit: cassandra.groupCommit,
   }), {
     warn: (details, message) => logger.warn(details, message),
     info: (details, message) => logger.info(details, message),
@@ -119,7 +119,7 @@ export async function openStackBackend(config: GatewayConfig, logger: Logger, re
     etcd: finalShards.leaseId() !== undefined,
     cassandra: cassandraStore.client.getState().getConnectedHosts().length > 0,
   });
-  const metrics = new StoreMetrics(registry, {
+  new StoreMetrics(registry, {
     health,
     shardsWithoutOwner: () => {
       let missing = 0;
@@ -130,7 +130,7 @@ export async function openStackBackend(config: GatewayConfig, logger: Logger, re
     journalBacklog: () => cassandraStore.journal?.backlogRecords ?? 0,
     decisionBatches: () => cassandraStore.cassandraDecisions.groupCommits,
   });
-  const decisions = new TimedDecisionLog(cassandraStore.decisions, metrics);
+  const decisions = new TimedDecisionLog(cassandraStore.decisions, storeWriteDuration(registry, 'cassandra'));
   const reconciliation = new ReconciliationJob(redisLedger, cassandraStore.accounts, shards,
     cassandra.reconcileIntervalMs, logger.child({ job: 'reconciliation' }), registry);
   reconciliation.start();

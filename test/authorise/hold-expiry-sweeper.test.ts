@@ -50,3 +50,21 @@ test('an instance does not sweep shards it does not own', async () => {
   assert.equal(await sweeper.sweepOnce(), 0);
   assert.equal((await ledger.getAccount('acct-other'))?.availableMinor, 7_500);
 });
+
+test('each sweep pass forgets what is past the retention once, after every owned shard was swept', async () => {
+  const shards = new SingleProcessShardDirectory(4);
+  const createdAtMs = Date.UTC(2026, 10, 1);
+  const ledger = await ledgerWithHold(shards, 'acct-forget', createdAtMs);
+  const calls: number[] = [];
+  const forget = ledger.forgetExpired.bind(ledger);
+  ledger.forgetExpired = (nowMs: number): void => {
+    calls.push(nowMs);
+    forget(nowMs);
+  };
+  const nowMs = createdAtMs + 40 * DAY_MS;
+  const sweeper = new HoldExpirySweeper(ledger, shards, 60_000, quiet, () => nowMs);
+  assert.equal(await sweeper.sweepOnce(), 1);
+  assert.deepEqual(calls, [nowMs], 'once per pass, not once per shard');
+  // Forty days on, the expired hold's outcome, entry and references are gone.
+  assert.deepEqual({ ...ledger.footprint, counters: 0 }, { outcomes: 0, entries: 0, references: 0, counters: 0, tombstones: 0 });
+});

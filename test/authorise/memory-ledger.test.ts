@@ -24,10 +24,15 @@ test('embedded memory ledger: the sweep forgets what is past the retention, and 
   });
   assert.equal(authorisation(1, NOW).status, 'approved');
   const afterOne = ledger.footprint;
+  // What one sweep pass does on this single shard.
+  const sweep = async (nowMs: number): Promise<void> => {
+    await ledger.expireHolds(0, nowMs, 1);
+    ledger.forgetExpired(nowMs);
+  };
   assert.deepEqual(afterOne, { outcomes: 1, entries: 1, references: 2, counters: 2, tombstones: 0 });
 
   // Within the retention (and before the hold expires) the sweep keeps everything.
-  await ledger.expireHolds(0, NOW + 2 * DAY_MS, 1);
+  await sweep(NOW + 2 * DAY_MS);
   assert.deepEqual(ledger.footprint, afterOne);
 
   // Eight days on, a second authorisation. The sweep a day later expires the first hold and forgets
@@ -36,7 +41,7 @@ test('embedded memory ledger: the sweep forgets what is past the retention, and 
   // still matched (and releases nothing). November's month counter stays: days of November are
   // still within the retention.
   assert.equal(authorisation(2, NOW + 8 * DAY_MS).status, 'approved');
-  await ledger.expireHolds(0, NOW + 9 * DAY_MS, 1);
+  await sweep(NOW + 9 * DAY_MS);
   assert.deepEqual(ledger.footprint, { outcomes: 1, entries: 2, references: 4, counters: 3, tombstones: 0 });
   const lateReversal = ledger.applyNow({
     kind: 'reverse', idempotencyKey: 'rev-1', accountId: 'acct-1', cardId: 'card-1', shard: 0, fencingToken: 1,
@@ -53,7 +58,7 @@ test('embedded memory ledger: the sweep forgets what is past the retention, and 
   assert.deepEqual(ledger.footprint, { outcomes: 3, entries: 2, references: 4, counters: 1, tombstones: 0 });
 
   // Past the first hold's expiry plus the retention, its entry and references go.
-  await ledger.expireHolds(0, NOW + 16 * DAY_MS, 1);
+  await sweep(NOW + 16 * DAY_MS);
   const unmatched = ledger.applyNow({
     kind: 'reverse', idempotencyKey: 'rev-3', accountId: 'acct-1', cardId: 'card-1', shard: 0, fencingToken: 1,
     nowMs: NOW + 16 * DAY_MS, references: { rrn: 'rrn-1' }, advice: false,
@@ -61,6 +66,6 @@ test('embedded memory ledger: the sweep forgets what is past the retention, and 
   assert.equal(unmatched.status, 'original-unknown', 'past the hold expiry plus the retention nothing is matched');
 
   // Long after: nothing is left.
-  await ledger.expireHolds(0, NOW + 40 * DAY_MS, 1);
+  await sweep(NOW + 40 * DAY_MS);
   assert.deepEqual(ledger.footprint, { outcomes: 0, entries: 0, references: 0, counters: 0, tombstones: 0 });
 });

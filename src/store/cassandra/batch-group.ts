@@ -6,7 +6,7 @@
  * Why: on this 2-core machine a Cassandra request costs its node about as much CPU in waking
  * threads and moving the request between them as in applying the rows (docs/persistence.md), and
  * the gateway's driver pays a fixed cost per request as well. Nothing is delayed to make a group:
- * with fewer than `maxBatchesInFlight` batches outstanding, what arrived in one event-loop turn
+ * with fewer than `batchesInFlight` batches outstanding, what arrived in one event-loop turn
  * leaves at the end of that turn; only while the node is busy do decisions queue, and then they
  * leave together as soon as a batch completes. That is the same rule as the embedded decision log's
  * group commit (file-decision-log.ts), applied to a network store.
@@ -22,13 +22,14 @@
 import { performance } from 'node:perf_hooks';
 import type { StatementRow } from './movement-rows';
 
+/** Named as `store.cassandra.groupCommit` in the configuration, which overlays the first two. */
 export interface BatchGroupLimits {
   /** Batches written at once; further decisions queue and go together in the next batch. */
-  maxBatchesInFlight: number;
+  batchesInFlight: number;
   /** Most decisions in one batch: keeps a batch well under Cassandra's batch size limit. */
-  maxDecisionsPerBatch: number;
+  decisionsPerBatch: number;
   /** Most statements in one batch, whatever the decisions' row counts. */
-  maxRowsPerBatch: number;
+  rowsPerBatch: number;
 }
 
 /**
@@ -37,9 +38,9 @@ export interface BatchGroupLimits {
  * 50 KiB at which it refuses a batch, leaving room for decisions with more rows than usual.
  */
 export const defaultBatchGroupLimits: Readonly<BatchGroupLimits> = Object.freeze({
-  maxBatchesInFlight: 2,
-  maxDecisionsPerBatch: 12,
-  maxRowsPerBatch: 128,
+  batchesInFlight: 2,
+  decisionsPerBatch: 12,
+  rowsPerBatch: 128,
 });
 
 /** The decision queued past its bound and was never sent. */
@@ -86,7 +87,7 @@ export class BatchGroup {
   constructor(private readonly writeBatch: BatchWriter,
     private readonly limits: Readonly<BatchGroupLimits> = defaultBatchGroupLimits,
     private readonly refusedForGood: RefusedForGood = () => false) {
-    if (limits.maxBatchesInFlight < 1 || limits.maxDecisionsPerBatch < 1 || limits.maxRowsPerBatch < 1) {
+    if (limits.batchesInFlight < 1 || limits.decisionsPerBatch < 1 || limits.rowsPerBatch < 1) {
       throw new RangeError('batch group limits must be at least 1');
     }
   }
@@ -95,13 +96,10 @@ export class BatchGroup {
   submit(rows: StatementRow[], bound: AppendBound): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rows, bound, resolve, reject });
-      if (!this.flushScheduled && this.inFlight < this.limits.maxBatchesInFlight) {
+      if (!this.flushScheduled && this.inFlight < this.limits.batchesInFlight) {
         this.flushScheduled = true;
         // End of this turn: every decision that completed in it joins the same batch.
-        setImmediate(() => {
-          this.flushScheduled = false;
-          this.flush();
-        });
+        setImmediate(this.flushAtTurnEnd);
       }
     });
   }
@@ -116,15 +114,20 @@ export class BatchGroup {
     return { batches: this.batchesWritten, decisions: this.decisionsWritten };
   }
 
+  private readonly flushAtTurnEnd = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
   private flush(): void {
-    while (this.inFlight < this.limits.maxBatchesInFlight && this.queue.length > 0) this.sendOne();
+    while (this.inFlight < this.limits.batchesInFlight && this.queue.length > 0) this.sendOne();
   }
 
   private sendOne(): void {
     const group: QueuedDecision[] = [];
     const rows: StatementRow[] = [];
     let taken = 0;
-    while (taken < this.queue.length && group.length < this.limits.maxDecisionsPerBatch) {
+    while (taken < this.queue.length && group.length < this.limits.decisionsPerBatch) {
       const next = this.queue[taken] as QueuedDecision;
       if (isPastBound(next.bound)) {
         taken += 1;
@@ -132,7 +135,7 @@ export class BatchGroup {
         continue;
       }
       // A decision alone over the row limit still goes, alone: its rows are one atomic unit.
-      if (group.length > 0 && rows.length + next.rows.length > this.limits.maxRowsPerBatch) break;
+      if (group.length > 0 && rows.length + next.rows.length > this.limits.rowsPerBatch) break;
       taken += 1;
       group.push(next);
       for (const row of next.rows) rows.push(row);

@@ -185,9 +185,10 @@ export class CassandraDecisionLog implements DecisionLog {
   }
 
   /**
-   * Writes every row of the record. 'hot' uses the tight write timeout and the group commit, and
-   * nothing is sent once `bound` has passed; 'patient' (journal replay, tools) the long timeout, a
-   * batch of its own. Same rows either way, so a replay over a write that did land changes nothing.
+   * Writes every row of the record. A hot append (from `append`, with its bound) uses the tight
+   * timeouts and the group commit, and sends nothing once its bound has passed; 'patient' (journal
+   * replay, tools) the long timeout and a batch of its own. Same rows either way, so a replay over a
+   * write that did land changes nothing.
    */
   async write(record: DecisionRecord, mode: WriteMode, bound?: AppendBound): Promise<void> {
     const lookupOptions = mode === 'hot' ? readOptions : patientWriteOptions;
@@ -229,7 +230,7 @@ export class CassandraDecisionLog implements DecisionLog {
     if (!needsHoldRefresh(record)) {
       for (const hold of effects.holds) rows.push(this.movements.holdRow(hold));
       for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
-      await this.writeRows(rows, mode, bound);
+      await this.writeRows(rows, bound);
       return;
     }
     // The hold now lapses later: every row of it must outlive the new expiry by the usual margin.
@@ -242,13 +243,14 @@ export class CassandraDecisionLog implements DecisionLog {
     }
     for (const hold of effects.holds) rows.push(this.movements.holdRow(hold, ttl));
     for (const entry of effects.postings) rows.push(this.movements.postingRow(entry));
-    writes.push(this.writeRows(rows, mode, bound));
+    writes.push(this.writeRows(rows, bound));
     await Promise.all(writes);
   }
 
-  private writeRows(rows: StatementRow[], mode: WriteMode, bound: AppendBound | undefined): Promise<unknown> {
-    if (mode === 'patient') return this.client.batch(rows, patientBatchOptions);
-    return this.group.submit(rows, bound ?? { sendByMs: performance.now() + this.options.appendTimeoutMs, abandoned: false });
+  /** A hot append's rows (it has a bound) join the group commit; a patient write is a batch of its own. */
+  private writeRows(rows: StatementRow[], bound: AppendBound | undefined): Promise<unknown> {
+    if (bound === undefined) return this.client.batch(rows, patientBatchOptions);
+    return this.group.submit(rows, bound);
   }
 
   findByIdempotencyKey(idempotencyKey: string): Promise<DecisionRecord | undefined> {

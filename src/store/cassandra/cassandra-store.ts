@@ -34,10 +34,7 @@ export async function openCassandraStore(settings: CassandraStoreSettings, event
     const cassandraDecisions = new CassandraDecisionLog(client, {
       keyspace: settings.keyspace, holdExpiryDays: settings.holdExpiryDays,
       cardHistoryMonths: settings.cardHistoryMonths, appendTimeoutMs: settings.appendTimeoutMs,
-      batchGroup: {
-        ...defaultBatchGroupLimits, maxBatchesInFlight: settings.groupCommit.batchesInFlight,
-        maxDecisionsPerBatch: settings.groupCommit.decisionsPerBatch,
-      },
+      batchGroup: { ...defaultBatchGroupLimits, ...settings.groupCommit },
     });
     const journal = settings.writeFailurePolicy === 'journal'
       ? JournalingDecisionLog.open(cassandraDecisions, events === undefined

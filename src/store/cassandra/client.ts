@@ -106,12 +106,7 @@ export function createCassandraClient(settings: CassandraClientSettings): Client
  */
 function shutDownDroppedHosts(client: Client): void {
   client.hosts.on('remove', (host: unknown) => { shutDownHost(host); });
-  // A control-connection refresh that was under way when the client shut down can still add a host
-  // afterwards; its pool and health timer would then outlive the client.
-  client.hosts.on('add', (host: unknown) => { if (shutDownClients.has(client)) shutDownHost(host); });
 }
-
-const shutDownClients = new WeakSet<Client>();
 
 /** Host.shutdown is the driver's own (untyped) method: closes the pool, clears its health timer. */
 function shutDownHost(host: unknown): Promise<void> {
@@ -126,7 +121,9 @@ function shutDownHost(host: unknown): Promise<void> {
  * health timer runs for ever, holding the process open.
  */
 export async function shutdownCassandra(client: Client): Promise<void> {
-  shutDownClients.add(client);
+  // A control-connection refresh under way when the client shuts down can still add a host
+  // afterwards; its pool and health timer would then outlive the client.
+  client.hosts.on('add', (host: unknown) => { void shutDownHost(host); });
   await client.shutdown();
   await Promise.all(client.hosts.values().map((host) => shutDownHost(host)));
 }

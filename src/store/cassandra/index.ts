@@ -9,8 +9,9 @@ export {
   effectsOf, foldBalance, foldHolds, type BalancePosting, type FoldedHold, type HoldMovement,
 } from './hold-movements';
 export {
-  JournalBacklogFullError, JournalingDecisionLog, isTransientCassandraError, type JournalEvents, type JournalMode,
+  JournalBacklogFullError, JournalingDecisionLog, type JournalEvents, type JournalMode,
 } from './journaling-decision-log';
+export { isTransientCassandraError } from './transient-errors';
 export { dropKeyspace, migrate, migrations, type Migration, type MigrationReport } from './migrations';
 export {
   cassandraSettings, defaultCassandraSettings, type CassandraStoreSettings, type ConsistencyName,

@@ -27,8 +27,6 @@ import { needsHoldRefresh, needsHoldSettlement, needsOriginal } from './hold-mov
 import type { JournalSettings } from './options';
 import { isTransientCassandraError } from './transient-errors';
 
-export { isTransientCassandraError };
-
 /** What the journal wraps: the Cassandra log, with a patient write for replay. */
 export interface ReplayableDecisionLog extends DecisionLog {
   write(record: DecisionRecord, mode: WriteMode): Promise<void>;

@@ -1,8 +1,9 @@
 /**
- * Settings of the Cassandra store. `config.store.cassandra` holds contactPoints and localDataCenter
- * today; the rest is what the lead adds to the config schema (fragment in docs/persistence.md). Every
- * setting has a default here so a partial config still yields a deliberate, documented client.
+ * Settings of the Cassandra store. The stack backend fills the ones `config.store.cassandra` names
+ * (docs/persistence.md section 6); every setting has a default here, so tools and tests that give
+ * only a few still get a deliberate, documented client.
  */
+import { defaultBatchGroupLimits, type BatchGroupLimits } from './batch-group';
 
 /** Consistency levels by name, as operators write them in config. */
 export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'LOCAL_QUORUM' | 'QUORUM' | 'EACH_QUORUM' | 'ALL';
@@ -58,7 +59,7 @@ export interface CassandraStoreSettings {
   /** Shards of the account space (config.authorise.shardCount): accounts are partitioned by shard. */
   shardCount: number;
   /** Group commit of hot decision batches (batch-group.ts). */
-  groupCommit: { batchesInFlight: number; decisionsPerBatch: number };
+  groupCommit: Pick<BatchGroupLimits, 'batchesInFlight' | 'decisionsPerBatch'>;
 }
 
 const DAY_S = 86_400;
@@ -93,7 +94,9 @@ export const defaultCassandraSettings: CassandraStoreSettings = {
   holdExpiryDays: 7,
   cardHistoryMonths: 3,
   shardCount: 64,
-  groupCommit: { batchesInFlight: 2, decisionsPerBatch: 12 },
+  groupCommit: {
+    batchesInFlight: defaultBatchGroupLimits.batchesInFlight, decisionsPerBatch: defaultBatchGroupLimits.decisionsPerBatch,
+  },
 };
 
 /** Defaults overlaid with what config gives; nested journal settings merge key by key. */

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { BatchGroup, QueuedPastBoundError, type AppendBound } from '../../../src/store/cassandra/batch-group';
+import { BatchGroup, QueuedPastBoundError, type AppendBound, type BatchGroupLimits } from '../../../src/store/cassandra/batch-group';
 import type { StatementRow } from '../../../src/store/cassandra/movement-rows';
 
 /** A writer whose batches complete when the test says so. */
@@ -33,12 +33,18 @@ function rowsOf(decision: string, count = 2): StatementRow[] {
   return Array.from({ length: count }, (_, index) => ({ query: `INSERT ${index}`, params: [decision] }));
 }
 
+/** Two batches in flight, room for 16 decisions of 128 rows: what most cases here need. */
+function groupOf(writer: RecordingWriter['write'], limits: Partial<BatchGroupLimits> = {},
+  refusedForGood?: (error: unknown) => boolean): BatchGroup {
+  return new BatchGroup(writer, { batchesInFlight: 2, decisionsPerBatch: 16, rowsPerBatch: 128, ...limits }, refusedForGood);
+}
+
 const later = (): AppendBound => ({ sendByMs: performance.now() + 60_000, abandoned: false });
 
 describe('BatchGroup', () => {
   it('sends what one turn submitted as one batch at the end of the turn, and resolves each on acknowledgement', async () => {
     const writer = new RecordingWriter();
-    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 2, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 });
+    const group = groupOf(writer.write);
     const settled: string[] = [];
     const first = group.submit(rowsOf('a'), later()).then(() => settled.push('a'));
     const second = group.submit(rowsOf('b'), later()).then(() => settled.push('b'));
@@ -54,7 +60,7 @@ describe('BatchGroup', () => {
 
   it('queues decisions only while the in-flight limit is reached, then sends them together as soon as a batch completes', async () => {
     const writer = new RecordingWriter();
-    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 2, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 });
+    const group = groupOf(writer.write);
     const done: Promise<void>[] = [];
     done.push(group.submit(rowsOf('a'), later()));
     await nextTurn();
@@ -77,7 +83,7 @@ describe('BatchGroup', () => {
 
   it('splits a group at the decision and row limits, never splitting one decision\'s rows', async () => {
     const writer = new RecordingWriter();
-    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 8, maxDecisionsPerBatch: 3, maxRowsPerBatch: 5 });
+    const group = groupOf(writer.write, { batchesInFlight: 8, decisionsPerBatch: 3, rowsPerBatch: 5 });
     const done = ['a', 'b', 'c', 'd'].map((decision) => group.submit(rowsOf(decision), later()));
     // Alone over the row limit: still sent, as a batch of its own.
     done.push(group.submit(rowsOf('big', 7), later()));
@@ -89,7 +95,7 @@ describe('BatchGroup', () => {
       ['big', 'big', 'big', 'big', 'big', 'big', 'big'],
       ['f'],
     ]);
-    const limited = new BatchGroup(writer.write, { maxBatchesInFlight: 8, maxDecisionsPerBatch: 2, maxRowsPerBatch: 100 });
+    const limited = groupOf(writer.write, { batchesInFlight: 8, decisionsPerBatch: 2, rowsPerBatch: 100 });
     const three = ['x', 'y', 'z'].map((decision) => limited.submit(rowsOf(decision, 1), later()));
     await nextTurn();
     assert.deepEqual(writer.batches.slice(4), [['x', 'y'], ['z']]);
@@ -99,7 +105,7 @@ describe('BatchGroup', () => {
 
   it('fails every decision of a failed batch and no other', async () => {
     const writer = new RecordingWriter();
-    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 2, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 });
+    const group = groupOf(writer.write);
     const first = [group.submit(rowsOf('a'), later()), group.submit(rowsOf('b'), later())];
     await nextTurn();
     const second = group.submit(rowsOf('c'), later());
@@ -112,7 +118,7 @@ describe('BatchGroup', () => {
 
   it('never sends a decision whose bound passed while it queued, and rejects it', async () => {
     const writer = new RecordingWriter();
-    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 1, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 });
+    const group = groupOf(writer.write, { batchesInFlight: 1 });
     const first = group.submit(rowsOf('a'), later());
     await nextTurn();
     const expired = group.submit(rowsOf('stale'), { sendByMs: performance.now() + 5, abandoned: false });
@@ -129,7 +135,7 @@ describe('BatchGroup', () => {
 
   it('never sends a decision its caller\'s timer abandoned, even before the bound by the clock', async () => {
     const writer = new RecordingWriter();
-    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 1, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 });
+    const group = groupOf(writer.write, { batchesInFlight: 1 });
     const first = group.submit(rowsOf('a'), later());
     await nextTurn();
     const bound = later();
@@ -144,8 +150,7 @@ describe('BatchGroup', () => {
   it('sends each decision of a batch refused for good again alone, and fails a passing failure\'s decisions together', async () => {
     const writer = new RecordingWriter();
     const refusedForGood = (error: unknown): boolean => error instanceof Error && error.message === 'invalid';
-    const group = new BatchGroup(writer.write, { maxBatchesInFlight: 2, maxDecisionsPerBatch: 16, maxRowsPerBatch: 128 },
-      refusedForGood);
+    const group = groupOf(writer.write, {}, refusedForGood);
     const good = group.submit(rowsOf('good'), later());
     const bad = group.submit(rowsOf('bad'), later());
     await nextTurn();
@@ -166,7 +171,7 @@ describe('BatchGroup', () => {
 
   it('refuses limits below one', () => {
     const writer = new RecordingWriter();
-    assert.throws(() => new BatchGroup(writer.write, { maxBatchesInFlight: 0, maxDecisionsPerBatch: 1, maxRowsPerBatch: 1 }),
+    assert.throws(() => groupOf(writer.write, { batchesInFlight: 0, decisionsPerBatch: 1, rowsPerBatch: 1 }),
       RangeError);
   });
 });

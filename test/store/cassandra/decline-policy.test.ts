@@ -9,7 +9,7 @@ import { InMemoryCardDirectory } from '../../../src/authorise/card-directory';
 import { MemoryLedger } from '../../../src/authorise/memory-ledger';
 import { shardOfAccount } from '../../../src/authorise/shard-directory';
 import { CassandraDecisionLog } from '../../../src/store/cassandra/cassandra-decision-log';
-import { isTransientCassandraError } from '../../../src/store/cassandra/journaling-decision-log';
+import { isTransientCassandraError } from '../../../src/store/cassandra/transient-errors';
 import type { CassandraStoreSettings } from '../../../src/store/cassandra/options';
 import { cassandraContactPoints } from '../../support/services';
 import {
