@@ -19,6 +19,7 @@ import { maskPan, type PanHasher } from './pan-protection';
 import { ResponseCode, isApproval, type Card } from './types';
 import type { StageMetrics } from '../metrics/stage-metrics';
 import { performance } from 'node:perf_hooks';
+import { LRUCache } from 'lru-cache';
 
 const DAY_MS = 86_400_000;
 
@@ -59,13 +60,20 @@ export interface Decision {
 
 export class Authoriser {
   private readonly calendar = new UtcCalendar();
-  private readonly recent = new Map<string, Decision>();
+  /**
+   * The newest decisions by idempotency key, least recently used evicted first (lru-cache: a Map
+   * evicting through keys().next() walks every deleted slot before the table's next rehash, which
+   * cost 7-37 µs per decision once 100,000 were kept; bench/results/notes.md, fifth session).
+   */
+  private readonly recent: LRUCache<string, Decision> | undefined;
   /** Correcting records being written in the background (see notDurable). */
   private readonly corrections = new Set<Promise<void>>();
   private readonly nowMs: () => number;
 
   constructor(private readonly deps: AuthoriserDependencies) {
     this.nowMs = deps.nowMs ?? Date.now;
+    const keep = deps.settings.recentDecisions;
+    this.recent = keep > 0 ? new LRUCache<string, Decision>({ max: keep }) : undefined;
   }
 
   /** Hashes the PAN and finds the card; exposed so the stand-in policy can judge good standing. */
@@ -76,7 +84,7 @@ export class Authoriser {
   async decide(request: SchemeRequest, receivedAtMs: number): Promise<Decision> {
     const panHash = this.deps.panHasher.hash(request.pan);
     const idempotencyKey = idempotencyKeyOf(request, panHash);
-    const remembered = this.recent.get(idempotencyKey);
+    const remembered = this.recent?.get(idempotencyKey);
     if (remembered !== undefined) return { ...remembered, replayed: true };
     if (request.repeat) {
       const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
@@ -321,12 +329,7 @@ export class Authoriser {
   }
 
   private remember(decision: Decision): void {
-    const recent = this.recent;
-    if (recent.size >= this.deps.settings.recentDecisions) {
-      const oldest = recent.keys().next().value;
-      if (oldest !== undefined) recent.delete(oldest);
-    }
-    recent.set(decision.idempotencyKey, decision);
+    this.recent?.set(decision.idempotencyKey, decision);
   }
 }
 

@@ -24,6 +24,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { getSystemErrorName } from 'node:util';
+import { LRUCache } from 'lru-cache';
 import type { DecisionLog, DecisionRecord } from '../authorise/decision-log';
 import { DurableAppender } from './durable-append';
 
@@ -61,7 +62,8 @@ export interface FileDecisionLogOptions {
 
 export class FileDecisionLog implements DecisionLog {
   private readonly fd: number;
-  private readonly byKey = new Map<string, DecisionRecord>();
+  /** The newest maxKeys records by idempotency key (lru-cache; see the Authoriser's recent decisions). */
+  private readonly byKey: LRUCache<string, DecisionRecord> | undefined;
   private readonly byCard = new Map<string, DecisionRecord[]>();
   private readonly appender: DurableAppender;
   /** Appended this turn, not yet serialised. */
@@ -83,6 +85,7 @@ export class FileDecisionLog implements DecisionLog {
   constructor(private readonly options: FileDecisionLogOptions) {
     const directory = dirname(options.path);
     if (!existsSync(directory)) mkdirSync(directory, { recursive: true });
+    this.byKey = options.maxKeys > 0 ? new LRUCache<string, DecisionRecord>({ max: options.maxKeys }) : undefined;
     this.fd = openSync(options.path,
       constants.O_APPEND | constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
     this.loadExisting();
@@ -98,7 +101,7 @@ export class FileDecisionLog implements DecisionLog {
   }
 
   get recordCount(): number {
-    return this.byKey.size;
+    return this.byKey?.size ?? 0;
   }
 
   private loadExisting(): void {
@@ -117,11 +120,7 @@ export class FileDecisionLog implements DecisionLog {
   }
 
   private index(record: DecisionRecord): void {
-    if (this.byKey.size >= this.options.maxKeys) {
-      const oldest = this.byKey.keys().next().value;
-      if (oldest !== undefined) this.byKey.delete(oldest);
-    }
-    this.byKey.set(record.idempotencyKey, record);
+    this.byKey?.set(record.idempotencyKey, record);
     if (record.cardId === '') return;
     let recent = this.byCard.get(record.cardId);
     if (recent === undefined) {
@@ -239,7 +238,7 @@ export class FileDecisionLog implements DecisionLog {
   };
 
   async findByIdempotencyKey(idempotencyKey: string): Promise<DecisionRecord | undefined> {
-    return this.byKey.get(idempotencyKey);
+    return this.byKey?.get(idempotencyKey);
   }
 
   async recentForCard(cardId: string, limit: number): Promise<DecisionRecord[]> {

@@ -32,6 +32,25 @@ test('concurrent appends are all durable when they resolve, and a restart finds 
   await reopened.close();
 });
 
+test('past maxKeys the least recently used key is forgotten, a key read since is kept, and 0 keeps none', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
+  const log = new FileDecisionLog({ path, recentPerCard: 50, maxKeys: 3 });
+  for (let i = 0; i < 3; i++) await log.append(record(i));
+  assert.ok(await log.findByIdempotencyKey(record(0).idempotencyKey), 'read: now the most recently used');
+  await log.append(record(3));
+  await log.append(record(4));
+  const kept = [];
+  for (let i = 0; i < 5; i++) if (await log.findByIdempotencyKey(record(i).idempotencyKey)) kept.push(i);
+  assert.deepEqual(kept, [0, 3, 4]);
+  assert.equal(log.recordCount, 3);
+  await log.close();
+  const none = new FileDecisionLog({ path, recentPerCard: 50, maxKeys: 0 });
+  assert.equal(await none.findByIdempotencyKey(record(4).idempotencyKey), undefined);
+  assert.equal(none.recordCount, 0);
+  assert.equal((await none.recentForCard('card-1', 10)).length, 5, 'the per-card list is kept apart from the keys');
+  await none.close();
+});
+
 test('appends spread over many turns, while batches are being written, are each on disk when they resolve', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
   const log = new FileDecisionLog(options(path));

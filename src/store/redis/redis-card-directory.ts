@@ -12,6 +12,7 @@
  * when the subscription drops, since it may miss changes from then on.
  */
 import type Redis from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { applyCardPatch, type CardDirectory, type CardPatch } from '../../authorise/card-directory';
 import type { Card } from '../../authorise/types';
 import { FunctionLibrary, loadLibrary, readLibrarySource } from './function-library';
@@ -20,7 +21,7 @@ import { connectRedis, type RedisConnectionOptions } from './redis-client';
 export interface RedisCardDirectoryOptions extends RedisConnectionOptions {
   /** First part of every key and of the change channel. */
   keyPrefix?: string;
-  /** Most cards cached per process; the oldest cached is dropped first. */
+  /** Most cards cached per process (at least 1); the least recently read is dropped first. */
   cacheLimit?: number;
 }
 
@@ -38,8 +39,8 @@ interface CachedCard {
 export class RedisCardDirectory implements CardDirectory {
   private readonly base: string;
   private readonly channel: string;
-  private readonly cacheLimit: number;
-  private readonly cache = new Map<string, CachedCard>();
+  /** lru-cache, not a Map evicting through keys().next(): see the Authoriser's recent decisions. */
+  private readonly cache: LRUCache<string, CachedCard>;
   private readonly library: FunctionLibrary;
   /** Whether change notices are being received: without them the cache may be stale. */
   private subscribed = false;
@@ -55,7 +56,7 @@ export class RedisCardDirectory implements CardDirectory {
     const prefix = options.keyPrefix ?? 'gw';
     this.base = `${prefix}:{cards}:`;
     this.channel = `${prefix}:card-changes`;
-    this.cacheLimit = options.cacheLimit ?? DEFAULT_CACHE_LIMIT;
+    this.cache = new LRUCache<string, CachedCard>({ max: options.cacheLimit ?? DEFAULT_CACHE_LIMIT });
     this.library = new FunctionLibrary(client, source);
     subscriber.on('message', (channel: string, notice: string) => {
       if (channel === this.channel) this.onChangeNotice(notice);
@@ -159,12 +160,8 @@ export class RedisCardDirectory implements CardDirectory {
   }
 
   private remember(panHash: string, card: Card, version: number): void {
-    const current = this.cache.get(panHash);
+    const current = this.cache.peek(panHash);
     if (current !== undefined && current.version > version) return;
-    if (current === undefined && this.cache.size >= this.cacheLimit) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done !== true) this.cache.delete(oldest.value);
-    }
     this.cache.set(panHash, { card, version });
   }
 
@@ -180,7 +177,7 @@ export class RedisCardDirectory implements CardDirectory {
     if (this.loadsInFlight > 0) {
       this.noticedDuringLoads.set(panHash, Math.max(version, this.noticedDuringLoads.get(panHash) ?? 0));
     }
-    const current = this.cache.get(panHash);
+    const current = this.cache.peek(panHash);
     if (current === undefined || current.version >= version) return;
     this.cache.delete(panHash);
     if (noticed !== 0) void this.load(panHash).catch(() => undefined);
