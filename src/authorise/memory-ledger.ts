@@ -13,6 +13,15 @@ import type {
 import { ResponseCode, type Account, type AccountView, type Hold } from './types';
 import { ShardFencedError } from './shard-fenced-error';
 import { UtcCalendar } from './calendar';
+import { PartitionedMap } from './partitioned-map';
+
+/**
+ * Partitions of the ledger-wide tables: a million outcomes are about 16,000 per partition, whose
+ * doubling rehash takes about half a millisecond (partitioned-map.ts).
+ */
+const LEDGER_PARTITIONS = 64;
+/** An account's holds: a few for a person, many thousands for a busy business account. */
+const HOLD_PARTITIONS = 16;
 
 /** What an authorisation or advice left behind, so a reversal can undo exactly that. */
 interface LedgerEntry {
@@ -32,7 +41,7 @@ interface AccountState {
   account: Account;
   shard: number;
   pendingMinor: number;
-  holds: Map<string, Hold>;
+  holds: PartitionedMap<Hold>;
 }
 
 
@@ -43,17 +52,18 @@ export interface MemoryLedgerOptions {
 
 export class MemoryLedger implements Ledger {
   private readonly accounts = new Map<string, AccountState>();
-  private readonly outcomes = new Map<string, { outcome: LedgerOutcome; expiresAtMs: number }>();
-  private readonly entries = new Map<string, LedgerEntry>();
-  private readonly references = new Map<string, string>();
-  private readonly reversedBeforeOriginal = new Map<string, number>();
+  // The tables that grow with every decision are partitioned: see partitioned-map.ts.
+  private readonly outcomes = new PartitionedMap<{ outcome: LedgerOutcome; expiresAtMs: number }>(LEDGER_PARTITIONS);
+  private readonly entries = new PartitionedMap<LedgerEntry>(LEDGER_PARTITIONS);
+  private readonly references = new PartitionedMap<string>(LEDGER_PARTITIONS);
+  private readonly reversedBeforeOriginal = new PartitionedMap<number>(LEDGER_PARTITIONS);
   private readonly counters = new Map<string, number>();
   private readonly shardTokens = new Map<number, number>();
   private readonly adminKeys = new Map<string, number>();
   /** Its own calendar: the sweep's dates would otherwise evict the hot path's cached day. */
   private readonly sweepCalendar = new UtcCalendar();
   /** Entries whose outcome is forgotten but whose hold is kept matchable a while longer. */
-  private readonly entriesToForget = new Map<string, number>();
+  private readonly entriesToForget = new PartitionedMap<number>(LEDGER_PARTITIONS);
   /** The oldest day whose spend counters were kept at the last pruning. */
   private countersKeptFromDay = '';
 
@@ -279,7 +289,7 @@ export class MemoryLedger implements Ledger {
       existing.account = { ...account };
       return;
     }
-    this.accounts.set(account.accountId, { account: { ...account }, shard, pendingMinor: 0, holds: new Map() });
+    this.accounts.set(account.accountId, { account: { ...account }, shard, pendingMinor: 0, holds: new PartitionedMap<Hold>(HOLD_PARTITIONS) });
   }
 
   async getAccount(accountId: string): Promise<AccountView | undefined> {
@@ -350,23 +360,30 @@ export class MemoryLedger implements Ledger {
    * for a hold, until the hold's expiry plus the retention, so a late reversal of an expired hold is
    * still matched (and releases nothing) on both. Reversal tombstones go at their own expiry, and
    * spend counters once no authorisation still kept can count against or be reversed from them.
-   * Outcomes and the entries waiting to be forgotten are kept in the order they were queued, each
-   * with the same delay, so a walk stops at the first one still kept: each sweep costs what it
-   * forgets (a clock step only delays forgetting, never hastens it).
+   * Outcomes and the entries waiting to be forgotten are kept in the order they were queued (each
+   * partition in its own order), each with the same delay, so a walk of a partition stops at the
+   * first one still kept: each sweep costs what it forgets, plus one step per partition (a clock
+   * step only delays forgetting, never hastens it).
    */
   forgetExpired(nowMs: number): void {
-    for (const [key, stored] of this.outcomes) {
-      if (stored.expiresAtMs > nowMs) break;
-      this.outcomes.delete(key);
-      this.forgetEntryWhenDue(key, nowMs);
+    for (const outcomes of this.outcomes.partitions()) {
+      for (const [key, stored] of outcomes) {
+        if (stored.expiresAtMs > nowMs) break;
+        outcomes.delete(key);
+        this.forgetEntryWhenDue(key, nowMs);
+      }
     }
-    for (const [key, forgetAtMs] of this.entriesToForget) {
-      if (forgetAtMs > nowMs) break;
-      this.entriesToForget.delete(key);
-      this.forgetEntryWhenDue(key, nowMs);
+    for (const entriesToForget of this.entriesToForget.partitions()) {
+      for (const [key, forgetAtMs] of entriesToForget) {
+        if (forgetAtMs > nowMs) break;
+        entriesToForget.delete(key);
+        this.forgetEntryWhenDue(key, nowMs);
+      }
     }
-    for (const [key, expiresAtMs] of this.reversedBeforeOriginal) {
-      if (expiresAtMs <= nowMs) this.reversedBeforeOriginal.delete(key);
+    for (const tombstones of this.reversedBeforeOriginal.partitions()) {
+      for (const [key, expiresAtMs] of tombstones) {
+        if (expiresAtMs <= nowMs) tombstones.delete(key);
+      }
     }
     this.forgetPastCounters(nowMs);
   }
