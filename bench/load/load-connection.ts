@@ -49,7 +49,7 @@ export class LoadConnection {
   private readonly pending = new Int32Array(STAN_SLOTS).fill(-1);
   /** When each outstanding request actually left (for service time and send lag), by STAN. */
   private readonly sentAtMs = new Float64Array(STAN_SLOTS);
-  private batch = Buffer.allocUnsafe(BATCH_BYTES);
+  private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
   private batchLength = 0;
   private sink: ResponseSink | undefined;
   private signOnWaiter: ((approved: boolean) => void) | undefined;
@@ -144,12 +144,20 @@ export class LoadConnection {
     this.batchLength += length;
   }
 
-  /** Sends the tick's frames in one write; the batch buffer passes to the socket, a new one is taken. */
+  /**
+   * Sends the tick's frames in one write of a copy just their size; the batch buffer is kept.
+   * Taking a fresh 256 KiB batch buffer per flush instead (as this did before) cost the generator a
+   * third of its busy time in garbage collection at 14,000/s (profiled, fifth session), time taken
+   * from the gateway on the same two cores.
+   */
   flush(): void {
     if (this.batchLength === 0) return;
-    if (this.open) this.socket.write(this.batch.subarray(0, this.batchLength));
-    // The socket may still hold the old buffer (queued write), so it is never reused.
-    this.batch = Buffer.allocUnsafe(BATCH_BYTES);
+    if (this.open) {
+      // The socket may hold what it is given until the kernel takes it, so it gets its own bytes.
+      const frames = Buffer.allocUnsafe(this.batchLength);
+      this.batch.copy(frames, 0, 0, this.batchLength);
+      this.socket.write(frames);
+    }
     this.batchLength = 0;
   }
 
