@@ -238,6 +238,7 @@ export function writeBenchmarksReport(options: ReportOptions): string {
     'npm run bench -- --rates 5000 --http-rates "" --metrics-under-rate 0 --cpu-profile-rate 5000   # with a CPU profile',
     'node dist/scripts/bench-report.js              # regenerate this page from bench/results/',
     'npm run bench:codec; npm run bench:link        # codec and link micro-benchmarks',
+    'npm run bench:ledger                           # the embedded ledger alone: worst single operation as its tables grow',
     '```',
     '',
     '## Method',
