@@ -3,7 +3,9 @@
  * with authorisations on two accounts (as the load ladder's demo seed does) and, after the first
  * 800 operations, a reversal of an earlier one every eighth operation. It times every operation
  * and prints one JSON line per 250,000 operations:
- * {"operations","opsPerSec","worstOpMs","opsOver1Ms","opsOver10Ms","footprint"}.
+ * {"operations","opsPerSec","worstOpMs","opsOver1Ms","opsOver10Ms","footprint"}. Run with
+ * `node --expose-gc` (as npm run bench:ledger does), the last line also has "heapBytesPerOperation":
+ * the heap the ledger kept per operation, after a full collection at the start and at the end.
  *
  * What it is for: a stall of one operation holds every answer behind it in the event loop, and the
  * ladder's p99 cannot tell a slow operation from a busy machine. The worst single operation can.
@@ -60,6 +62,9 @@ async function main(): Promise<void> {
   let over10 = 0;
   let authorised = 0;
   let reversals = 0;
+  const collect = (globalThis as { gc?: () => void }).gc;
+  collect?.();
+  const heapAtStart = process.memoryUsage().heapUsed;
   let checkpointStart = performance.now();
   for (let done = 1; done <= operations; done++) {
     const reverse = done % 8 === 0 && done > REVERSALS_FROM;
@@ -78,10 +83,15 @@ async function main(): Promise<void> {
     if (done % CHECKPOINT === 0 || done === operations) {
       const elapsedMs = performance.now() - checkpointStart;
       const inCheckpoint = done % CHECKPOINT === 0 ? CHECKPOINT : done % CHECKPOINT;
-      console.log(JSON.stringify({
+      const line: Record<string, unknown> = {
         operations: done, opsPerSec: Math.round((inCheckpoint * 1000) / elapsedMs),
         worstOpMs: Number(worstMs.toFixed(2)), opsOver1Ms: over1, opsOver10Ms: over10, footprint: ledger.footprint,
-      }));
+      };
+      if (done === operations && collect !== undefined) {
+        collect();
+        line['heapBytesPerOperation'] = Math.round((process.memoryUsage().heapUsed - heapAtStart) / operations);
+      }
+      console.log(JSON.stringify(line));
       worstMs = 0;
       over1 = 0;
       over10 = 0;
