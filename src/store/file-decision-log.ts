@@ -20,7 +20,7 @@
  * skipped: it was never acknowledged, so no answer depended on it.
  */
 import {
-  closeSync, constants, fstatSync, openSync, readFileSync, writeSync, existsSync, mkdirSync,
+  closeSync, constants, fstatSync, openSync, readSync, writeSync, existsSync, mkdirSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { getSystemErrorName } from 'node:util';
@@ -33,6 +33,8 @@ const NEWLINE = 0x0a;
 const FAILED_BATCHES_UNWRITABLE = 3;
 /** Where each batch's first line starts in its half: byte 0 is kept for a fresh-line newline. */
 const FIRST_LINE_AT = 1;
+/** Read back on start this much at a time. */
+const LOAD_CHUNK_BYTES = 8 * 1024 * 1024;
 /** Each half of the writer's buffer: about 1,400 decisions of about 700 bytes. */
 const WRITE_HALF_BYTES = 1024 * 1024;
 
@@ -58,6 +60,8 @@ export interface FileDecisionLogOptions {
   onWriterFailure?: (error: Error) => void;
   /** Tests only: another writer thread speaking the same protocol (to make writes fail). */
   writerThreadScript?: string;
+  /** Tests only: the chunk size the file is read back in on start (default 8 MiB). */
+  loadChunkBytes?: number;
 }
 
 export class FileDecisionLog implements DecisionLog {
@@ -104,18 +108,44 @@ export class FileDecisionLog implements DecisionLog {
     return this.byKey?.size ?? 0;
   }
 
+  /**
+   * Reads the file back in chunks, a line at a time. Not readFileSync(path, 'utf8'): a string holds
+   * at most 2^29 - 24 UTF-16 units in V8, so a log past 512 MiB (about 770,000 decisions) made
+   * the gateway fail to start ("Cannot create a string longer than 0x1fffffe8 characters").
+   */
   private loadExisting(): void {
-    if (fstatSync(this.fd).size === 0) return;
-    const text = readFileSync(this.options.path, 'utf8');
-    // End a torn last line, so the next record starts on a line of its own instead of joining it.
-    if (!text.endsWith('\n')) writeSync(this.fd, '\n');
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      try {
-        this.index(JSON.parse(line) as DecisionRecord);
-      } catch {
-        // A torn final line from a crash mid-write: never acknowledged, safe to skip.
+    const size = fstatSync(this.fd).size;
+    if (size === 0) return;
+    const chunk = Buffer.allocUnsafe(this.options.loadChunkBytes ?? LOAD_CHUNK_BYTES);
+    let carried: Buffer | undefined;
+    let position = 0;
+    let lastByte = NEWLINE;
+    while (position < size) {
+      const read = readSync(this.fd, chunk, 0, chunk.length, position);
+      if (read === 0) break;
+      position += read;
+      lastByte = chunk[read - 1]!;
+      const bytes = carried === undefined ? chunk.subarray(0, read) : Buffer.concat([carried, chunk.subarray(0, read)]);
+      let lineStart = 0;
+      for (let newline = bytes.indexOf(NEWLINE); newline !== -1; newline = bytes.indexOf(NEWLINE, lineStart)) {
+        this.indexLine(bytes, lineStart, newline);
+        lineStart = newline + 1;
       }
+      // The chunk buffer is read into again: a line cut by the chunk's end is copied out.
+      carried = lineStart < bytes.length ? Buffer.from(bytes.subarray(lineStart)) : undefined;
+    }
+    if (carried !== undefined) this.indexLine(carried, 0, carried.length);
+    // End a torn last line, so the next record starts on a line of its own instead of joining it.
+    if (lastByte !== NEWLINE) writeSync(this.fd, '\n');
+  }
+
+  /** One line of the file; a torn one (a crash mid-write) was never acknowledged and is skipped. */
+  private indexLine(bytes: Buffer, start: number, end: number): void {
+    if (end <= start) return;
+    try {
+      this.index(JSON.parse(bytes.toString('utf8', start, end)) as DecisionRecord);
+    } catch {
+      // Not a whole record: see above.
     }
   }
 

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FileDecisionLog } from '../../src/store/file-decision-log';
@@ -49,6 +51,46 @@ test('past maxKeys the least recently used key is forgotten, a key read since is
   assert.equal(none.recordCount, 0);
   assert.equal((await none.recentForCard('card-1', 10)).length, 5, 'the per-card list is kept apart from the keys');
   await none.close();
+});
+
+test('on start the file is read back in chunks: lines cut by a chunk, text outside ASCII and a torn last line', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
+  const log = new FileDecisionLog(options(path));
+  // Three- and four-byte UTF-8 characters, so some fall across a 37-byte chunk's edge.
+  const records = Array.from({ length: 40 }, (_, i) => ({ ...record(i), acquirerId: `\u6771\u4eac \u{1F6D2} ${i}` }));
+  for (const each of records) await log.append(each);
+  await log.close();
+  appendFileSync(path, '{"decisionId":"torn');
+  const reopened = new FileDecisionLog({ ...options(path), loadChunkBytes: 37 });
+  assert.equal(reopened.recordCount, 40);
+  for (const each of records) assert.deepEqual(await reopened.findByIdempotencyKey(each.idempotencyKey), each);
+  assert.deepEqual((await reopened.recentForCard('card-1', 2)).map((each) => each.approvedMinor), [39, 38]);
+  await reopened.append(record(40));
+  await reopened.close();
+  const lines = readFileSync(path, 'utf8').split('\n');
+  assert.equal(lines[40], '{"decisionId":"torn', 'the torn line is left as it was, and ended');
+  assert.deepEqual(JSON.parse(lines[41]!), record(40), 'the next record starts on a line of its own');
+});
+
+test('a decision log larger than the longest string V8 can hold (512 MiB) is read back on start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decision-log-'));
+  const path = join(dir, 'decisions.jsonl');
+  try {
+    // 600-byte filler per line: 530 MiB in about 880,000 lines, written in 8 MiB blocks.
+    const line = `${JSON.stringify({ ...record(0), acquirerId: 'x'.repeat(600) })}\n`;
+    const block = Buffer.from(line.repeat(Math.floor((8 * 1024 * 1024) / line.length)));
+    const fd = openSync(path, 'w');
+    let written = 0;
+    while (written < 530 * 1024 * 1024) written += writeSync(fd, block);
+    writeSync(fd, `${JSON.stringify(record(1))}\n`);
+    closeSync(fd);
+    const reopened = new FileDecisionLog(options(path));
+    assert.equal((await reopened.findByIdempotencyKey(record(1).idempotencyKey))?.approvedMinor, 1, 'the last record');
+    assert.equal(reopened.recordCount, 2, 'the filler lines all share record 0\'s key');
+    await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('appends spread over many turns, while batches are being written, are each on disk when they resolve', async () => {
