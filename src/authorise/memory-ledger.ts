@@ -194,6 +194,8 @@ export class MemoryLedger implements Ledger {
     const entry = this.findOriginal(operation);
     if (entry === undefined || state === undefined) {
       if (operation.originalKey !== undefined) {
+        // Re-inserted, not updated in place: the tombstones stay in the order of their expiry.
+        this.reversedBeforeOriginal.delete(operation.originalKey);
         this.reversedBeforeOriginal.set(operation.originalKey, operation.nowMs + this.options.retentionMs);
       }
       return this.outcome('original-unknown',
@@ -360,10 +362,10 @@ export class MemoryLedger implements Ledger {
    * for a hold, until the hold's expiry plus the retention, so a late reversal of an expired hold is
    * still matched (and releases nothing) on both. Reversal tombstones go at their own expiry, and
    * spend counters once no authorisation still kept can count against or be reversed from them.
-   * Outcomes and the entries waiting to be forgotten are kept in the order they were queued (each
-   * partition in its own order), each with the same delay, so a walk of a partition stops at the
-   * first one still kept: each sweep costs what it forgets, plus one step per partition (a clock
-   * step only delays forgetting, never hastens it).
+   * Outcomes, tombstones and the entries waiting to be forgotten are kept in the order they were
+   * queued (each partition in its own order), each with the same delay, so a walk of a partition
+   * stops at the first one still kept: each sweep costs what it forgets, plus one step per
+   * partition (a clock step only delays forgetting, never hastens it).
    */
   forgetExpired(nowMs: number): void {
     for (const outcomes of this.outcomes.partitions()) {
@@ -382,7 +384,8 @@ export class MemoryLedger implements Ledger {
     }
     for (const tombstones of this.reversedBeforeOriginal.partitions()) {
       for (const [key, expiresAtMs] of tombstones) {
-        if (expiresAtMs <= nowMs) tombstones.delete(key);
+        if (expiresAtMs > nowMs) break;
+        tombstones.delete(key);
       }
     }
     this.forgetPastCounters(nowMs);

@@ -69,3 +69,33 @@ test('embedded memory ledger: the sweep forgets what is past the retention, and 
   await sweep(NOW + 40 * DAY_MS);
   assert.deepEqual(ledger.footprint, { outcomes: 0, entries: 0, references: 0, counters: 0, tombstones: 0 });
 });
+
+test('embedded memory ledger: reversal tombstones go at their expiry, oldest first, and a refreshed one is kept', async () => {
+  const ledger = new MemoryLedger({ retentionMs: 8 * DAY_MS });
+  await ledger.claimShard(0, 1);
+  await ledger.putAccount({ accountId: 'acct-1', currency: '826', balanceMinor: 1_000_000, overdraftMinor: 0 }, 0, 1);
+  // A reversal whose original was never seen leaves a tombstone, so the late original is refused.
+  const reverseUnknown = (n: number, originalKey: string, nowMs: number) => ledger.applyNow({
+    kind: 'reverse', idempotencyKey: `rev-${n}`, accountId: 'acct-1', cardId: 'card-1', shard: 0, fencingToken: 1,
+    nowMs, originalKey, references: {}, advice: true,
+  });
+  const original = (originalKey: string, nowMs: number) => ledger.applyNow({
+    kind: 'authorise', settlement: 'hold', idempotencyKey: originalKey, accountId: 'acct-1', cardId: 'card-1',
+    shard: 0, fencingToken: 1, nowMs, amountMinor: 100, allowPartial: false, holdId: `hold-${originalKey}`,
+    expiresAtMs: nowMs + 7 * DAY_MS, references: {},
+    limits: { dayKey: '20261126', monthKey: '202611', dailySpendMinor: 1_000_000, monthlySpendMinor: 1_000_000 },
+  });
+  assert.equal(reverseUnknown(1, 'orig-a', NOW).status, 'original-unknown');
+  assert.equal(reverseUnknown(2, 'orig-b', NOW + DAY_MS).status, 'original-unknown');
+  // A second reversal of orig-a two days on: its tombstone now lasts from then.
+  assert.equal(reverseUnknown(3, 'orig-a', NOW + 2 * DAY_MS).status, 'original-unknown');
+  assert.equal(ledger.footprint.tombstones, 2);
+
+  ledger.forgetExpired(NOW + 9 * DAY_MS + 1);
+  assert.equal(ledger.footprint.tombstones, 1, 'orig-b, set a day after orig-a was first, goes at its own expiry');
+  assert.equal(original('orig-a', NOW + 9 * DAY_MS + 2).status, 'original-reversed', 'the refreshed tombstone is kept');
+  assert.equal(original('orig-b', NOW + 9 * DAY_MS + 2).status, 'approved', 'a forgotten tombstone refuses nothing');
+
+  ledger.forgetExpired(NOW + 10 * DAY_MS + 1);
+  assert.equal(ledger.footprint.tombstones, 0);
+});
