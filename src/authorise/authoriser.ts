@@ -61,9 +61,10 @@ export interface Decision {
 export class Authoriser {
   private readonly calendar = new UtcCalendar();
   /**
-   * The newest decisions by idempotency key, least recently used evicted first (lru-cache: a Map
-   * evicting through keys().next() walks every deleted slot before the table's next rehash, which
-   * cost 7-37 µs per decision once 100,000 were kept; bench/results/notes.md, fifth session).
+   * Recent decisions by idempotency key, at most recentDecisions, the least recently used evicted
+   * first (a repeat looked up keeps its decision longer). lru-cache, not a Map evicting through
+   * keys().next(): that walks every deleted slot before the table's next rehash, which cost 7-37 µs
+   * per decision once 100,000 were kept (bench/results/notes.md, fifth session). 0 keeps none.
    */
   private readonly recent: LRUCache<string, Decision> | undefined;
   /** Correcting records being written in the background (see notDurable). */

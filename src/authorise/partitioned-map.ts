@@ -9,66 +9,90 @@
  * every answer in the event loop for that long. A Map also holds at most 2^24 entries, which eight
  * days of idempotency outcomes pass at about 25 authorisations a second; past it, set() throws.
  * Split over N partitions, a doubling rehashes 1/N of the entries and the limit is N times higher.
+ * A map starts as one Map and splits when it first passes a few thousand entries, so the many
+ * small ones (most accounts' holds) cost one Map each and list their entries oldest first.
  *
  * Each partition keeps its own insertion order, which is all the ledger's pruning needs: it walks
  * each partition from its oldest entry and stops at the first it keeps (`partitions`). No library
  * was found for this (lru-cache and the like bound a cache; they do not hold a table that must keep
  * every entry until its time), so it is written here, small.
  */
+/** Entries kept in one Map before it is split: its rehashes stay under a millisecond (measured). */
+const DEFAULT_SPLIT_ABOVE = 4_096;
+
 export class PartitionedMap<V> {
-  /** Created on first use, so a map that stays small (one account's holds) costs one Map. */
-  private readonly maps: (Map<string, V> | undefined)[];
+  /** Until the map first holds more than `splitAbove` entries: one Map, in insertion order. */
+  private single: Map<string, V> | undefined = new Map<string, V>();
+  /** From then on: `partitionCount` Maps, chosen by the key's hash. */
+  private maps: Map<string, V>[] | undefined;
+  private readonly partitionCount: number;
   private readonly mask: number;
 
-  /** `partitionCount`: a power of two from 1 to 65,536. */
-  constructor(partitionCount: number) {
+  /**
+   * `partitionCount`: a power of two from 1 to 65,536. `splitAbove`: the size past which the one
+   * Map is split into the partitions (once; a map that stays small, such as a person's holds,
+   * stays one Map). Splitting re-inserts that many entries, well under a millisecond at the default.
+   */
+  constructor(partitionCount: number, private readonly splitAbove = DEFAULT_SPLIT_ABOVE) {
     if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > 65_536
       || (partitionCount & (partitionCount - 1)) !== 0) {
       throw new RangeError(`partition count must be a power of two from 1 to 65536, not ${partitionCount}`);
     }
-    this.maps = new Array<Map<string, V> | undefined>(partitionCount).fill(undefined);
+    this.partitionCount = partitionCount;
     this.mask = partitionCount - 1;
   }
 
   get(key: string): V | undefined {
-    return this.maps[this.indexOf(key)]?.get(key);
+    return this.single !== undefined ? this.single.get(key) : this.maps![this.indexOf(key)]!.get(key);
   }
 
   has(key: string): boolean {
-    return this.maps[this.indexOf(key)]?.has(key) ?? false;
+    return this.single !== undefined ? this.single.has(key) : this.maps![this.indexOf(key)]!.has(key);
   }
 
   /** Like Map.set: a key already present keeps its place in its partition's order. */
   set(key: string, value: V): this {
-    const index = this.indexOf(key);
-    let map = this.maps[index];
-    if (map === undefined) {
-      map = new Map<string, V>();
-      this.maps[index] = map;
+    if (this.single === undefined) {
+      this.maps![this.indexOf(key)]!.set(key, value);
+      return this;
     }
-    map.set(key, value);
+    this.single.set(key, value);
+    if (this.single.size > this.splitAbove && this.partitionCount > 1) this.split();
     return this;
   }
 
   delete(key: string): boolean {
-    return this.maps[this.indexOf(key)]?.delete(key) ?? false;
+    return this.single !== undefined ? this.single.delete(key) : this.maps![this.indexOf(key)]!.delete(key);
   }
 
   /** Counts every partition: for tests and metrics, not for the hot path. */
   get size(): number {
+    if (this.single !== undefined) return this.single.size;
     let size = 0;
-    for (const map of this.maps) size += map?.size ?? 0;
+    for (const map of this.maps!) size += map.size;
     return size;
   }
 
-  /** The partitions in use, each in its own insertion order (entries may be deleted while walking one). */
+  /**
+   * The Maps in use, each in its own insertion order (entries may be deleted while walking one):
+   * the one Map while small, the partitions after the split.
+   */
   *partitions(): IterableIterator<Map<string, V>> {
-    for (const map of this.maps) if (map !== undefined) yield map;
+    if (this.single !== undefined) yield this.single;
+    else yield* this.maps!;
   }
 
-  /** Every value, partition by partition. */
+  /** Every value, partition by partition (in insertion order while not yet split). */
   *values(): IterableIterator<V> {
-    for (const map of this.maps) if (map !== undefined) yield* map.values();
+    for (const map of this.partitions()) yield* map.values();
+  }
+
+  /** Moves the entries of the one Map into the partitions, oldest first, so each keeps their order. */
+  private split(): void {
+    const maps = Array.from({ length: this.partitionCount }, () => new Map<string, V>());
+    for (const [key, value] of this.single!) maps[this.indexOf(key)]!.set(key, value);
+    this.maps = maps;
+    this.single = undefined;
   }
 
   /**

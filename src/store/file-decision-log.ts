@@ -66,7 +66,10 @@ export interface FileDecisionLogOptions {
 
 export class FileDecisionLog implements DecisionLog {
   private readonly fd: number;
-  /** The newest maxKeys records by idempotency key (lru-cache; see the Authoriser's recent decisions). */
+  /**
+   * Records by idempotency key, at most maxKeys, the least recently used evicted first (lru-cache;
+   * see the Authoriser's recent decisions). Undefined when maxKeys is 0: no record is found by key.
+   */
   private readonly byKey: LRUCache<string, DecisionRecord> | undefined;
   private readonly byCard = new Map<string, DecisionRecord[]>();
   private readonly appender: DurableAppender;
@@ -92,7 +95,12 @@ export class FileDecisionLog implements DecisionLog {
     this.byKey = options.maxKeys > 0 ? new LRUCache<string, DecisionRecord>({ max: options.maxKeys }) : undefined;
     this.fd = openSync(options.path,
       constants.O_APPEND | constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
-    this.loadExisting();
+    try {
+      this.loadExisting();
+    } catch (error: unknown) {
+      closeSync(this.fd);
+      throw error;
+    }
     this.appender = new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript);
   }
 
@@ -116,7 +124,9 @@ export class FileDecisionLog implements DecisionLog {
   private loadExisting(): void {
     const size = fstatSync(this.fd).size;
     if (size === 0) return;
-    const chunk = Buffer.allocUnsafe(this.options.loadChunkBytes ?? LOAD_CHUNK_BYTES);
+    const chunkBytes = this.options.loadChunkBytes ?? LOAD_CHUNK_BYTES;
+    if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new RangeError(`loadChunkBytes must be 1 or more, not ${chunkBytes}`);
+    const chunk = Buffer.allocUnsafe(chunkBytes);
     let carried: Buffer | undefined;
     let position = 0;
     let lastByte = NEWLINE;
@@ -131,8 +141,10 @@ export class FileDecisionLog implements DecisionLog {
         this.indexLine(bytes, lineStart, newline);
         lineStart = newline + 1;
       }
-      // The chunk buffer is read into again: a line cut by the chunk's end is copied out.
-      carried = lineStart < bytes.length ? Buffer.from(bytes.subarray(lineStart)) : undefined;
+      // The chunk buffer is read into again: a line cut by the chunk's end is copied out. One
+      // longer than the write buffer was never a record the log wrote (none can be): dropped.
+      carried = lineStart < bytes.length && bytes.length - lineStart <= WRITE_HALF_BYTES
+        ? Buffer.from(bytes.subarray(lineStart)) : undefined;
     }
     if (carried !== undefined) this.indexLine(carried, 0, carried.length);
     // End a torn last line, so the next record starts on a line of its own instead of joining it.

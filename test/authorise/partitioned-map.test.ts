@@ -18,8 +18,26 @@ test('a partitioned map reads back what was set, forgets what was deleted, and c
   assert.ok(Math.max(...used.map((partition) => partition.size)) < 200, 'no partition holds a large share');
 });
 
+test('a small map stays one Map in insertion order; past splitAbove it splits, each partition keeping the order', () => {
+  const map = new PartitionedMap<number>(8, 10);
+  for (let i = 0; i < 10; i++) map.set(`key-${i}`, i);
+  assert.equal([...map.partitions()].length, 1, 'ten entries: still one Map');
+  assert.deepEqual([...map.values()], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  map.set('key-10', 10);
+  assert.equal([...map.partitions()].length, 8, 'the eleventh entry splits it');
+  assert.equal(map.size, 11);
+  for (const partition of map.partitions()) {
+    const values = [...partition.values()];
+    assert.deepEqual(values, [...values].sort((a, b) => a - b), 'oldest first within a partition');
+  }
+  for (let i = 0; i <= 10; i++) assert.equal(map.get(`key-${i}`), i);
+  assert.equal(map.delete('key-3'), true);
+  assert.equal(map.has('key-3'), false);
+  assert.equal(map.size, 10);
+});
+
 test('each partition keeps insertion order, and setting a present key keeps its place', () => {
-  const map = new PartitionedMap<number>(4);
+  const map = new PartitionedMap<number>(4, 100);
   for (let i = 0; i < 400; i++) map.set(`key-${i}`, i);
   map.set('key-0', 1000);
   for (const partition of map.partitions()) {

@@ -72,6 +72,16 @@ test('on start the file is read back in chunks: lines cut by a chunk, text outsi
   assert.deepEqual(JSON.parse(lines[41]!), record(40), 'the next record starts on a line of its own');
 });
 
+test('on start a line longer than any record the log writes is skipped, and the records after it are read', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
+  writeFileSync(path, `${JSON.stringify(record(1))}\n${'x'.repeat(1536 * 1024)}\n${JSON.stringify(record(2))}\n`);
+  const reopened = new FileDecisionLog({ ...options(path), loadChunkBytes: 64 * 1024 });
+  assert.equal(reopened.recordCount, 2);
+  assert.equal((await reopened.findByIdempotencyKey(record(2).idempotencyKey))?.approvedMinor, 2);
+  await reopened.close();
+  assert.throws(() => new FileDecisionLog({ ...options(path), loadChunkBytes: 0 }), /loadChunkBytes must be 1 or more/);
+});
+
 test('a decision log larger than the longest string V8 can hold (512 MiB) is read back on start', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'decision-log-'));
   const path = join(dir, 'decisions.jsonl');

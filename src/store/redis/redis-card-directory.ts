@@ -56,7 +56,10 @@ export class RedisCardDirectory implements CardDirectory {
     const prefix = options.keyPrefix ?? 'gw';
     this.base = `${prefix}:{cards}:`;
     this.channel = `${prefix}:card-changes`;
-    this.cache = new LRUCache<string, CachedCard>({ max: options.cacheLimit ?? DEFAULT_CACHE_LIMIT });
+    const cacheLimit = options.cacheLimit ?? DEFAULT_CACHE_LIMIT;
+    // The authorisation path reads cards from this cache synchronously: it cannot be turned off.
+    if (!Number.isInteger(cacheLimit) || cacheLimit < 1) throw new RangeError(`cacheLimit must be 1 or more, not ${cacheLimit}`);
+    this.cache = new LRUCache<string, CachedCard>({ max: cacheLimit });
     this.library = new FunctionLibrary(client, source);
     subscriber.on('message', (channel: string, notice: string) => {
       if (channel === this.channel) this.onChangeNotice(notice);
