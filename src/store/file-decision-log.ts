@@ -20,23 +20,28 @@
  * skipped: it was never acknowledged, so no answer depended on it.
  */
 import {
-  closeSync, constants, fstatSync, openSync, readSync, writeSync, existsSync, mkdirSync,
+  closeSync, constants, openSync, writeSync, existsSync, mkdirSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { LRUCache } from 'lru-cache';
 import type { DecisionLog, DecisionRecord } from '../authorise/decision-log';
 import { DurableAppender } from './durable-append';
+import { readJsonLines } from './json-lines';
 
 const NEWLINE = 0x0a;
 /** Consecutive failed writes after which the log reports itself unwritable (until one succeeds). */
 const FAILED_BATCHES_UNWRITABLE = 3;
 /** Where each batch's first line starts in its half: byte 0 is kept for a fresh-line newline. */
 const FIRST_LINE_AT = 1;
-/** Read back on start this much at a time. */
-const LOAD_CHUNK_BYTES = 8 * 1024 * 1024;
 /** Each half of the writer's buffer: about 1,400 decisions of about 700 bytes. */
 const WRITE_HALF_BYTES = 1024 * 1024;
+
+/** A parsed line that can be indexed: an object with an idempotency key (the rest is trusted as written). */
+function isRecordLike(value: unknown): value is DecisionRecord {
+  return typeof value === 'object' && value !== null
+    && typeof (value as { idempotencyKey?: unknown }).idempotencyKey === 'string';
+}
 
 /** The thread reports a negative errno (EIO when the error carried none), which always has a name. */
 function writeFailure(errno: number): Error {
@@ -116,49 +121,15 @@ export class FileDecisionLog implements DecisionLog {
     return this.byKey?.size ?? 0;
   }
 
-  /**
-   * Reads the file back in chunks, a line at a time. Not readFileSync(path, 'utf8'): a string holds
-   * at most 2^29 - 24 UTF-16 units in V8, so a log past 512 MiB (about 770,000 decisions) made
-   * the gateway fail to start ("Cannot create a string longer than 0x1fffffe8 characters").
-   */
+  /** Reads the file back (json-lines.ts: in chunks, so its size is not bounded by V8's longest string). */
   private loadExisting(): void {
-    const size = fstatSync(this.fd).size;
-    if (size === 0) return;
-    const chunkBytes = this.options.loadChunkBytes ?? LOAD_CHUNK_BYTES;
-    if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new RangeError(`loadChunkBytes must be 1 or more, not ${chunkBytes}`);
-    const chunk = Buffer.allocUnsafe(chunkBytes);
-    let carried: Buffer | undefined;
-    let position = 0;
-    let lastByte = NEWLINE;
-    while (position < size) {
-      const read = readSync(this.fd, chunk, 0, chunk.length, position);
-      if (read === 0) break;
-      position += read;
-      lastByte = chunk[read - 1]!;
-      const bytes = carried === undefined ? chunk.subarray(0, read) : Buffer.concat([carried, chunk.subarray(0, read)]);
-      let lineStart = 0;
-      for (let newline = bytes.indexOf(NEWLINE); newline !== -1; newline = bytes.indexOf(NEWLINE, lineStart)) {
-        this.indexLine(bytes, lineStart, newline);
-        lineStart = newline + 1;
-      }
-      // The chunk buffer is read into again: a line cut by the chunk's end is copied out. One
-      // longer than the write buffer was never a record the log wrote (none can be): dropped.
-      carried = lineStart < bytes.length && bytes.length - lineStart <= WRITE_HALF_BYTES
-        ? Buffer.from(bytes.subarray(lineStart)) : undefined;
-    }
-    if (carried !== undefined) this.indexLine(carried, 0, carried.length);
+    const read = readJsonLines(this.fd, { chunkBytes: this.options.loadChunkBytes, maxLineBytes: WRITE_HALF_BYTES },
+      (value) => {
+        // A torn line (a crash or a failed write mid-batch) was never acknowledged: skipped.
+        if (isRecordLike(value)) this.index(value);
+      });
     // End a torn last line, so the next record starts on a line of its own instead of joining it.
-    if (lastByte !== NEWLINE) writeSync(this.fd, '\n');
-  }
-
-  /** One line of the file; a torn one (a crash mid-write) was never acknowledged and is skipped. */
-  private indexLine(bytes: Buffer, start: number, end: number): void {
-    if (end <= start) return;
-    try {
-      this.index(JSON.parse(bytes.toString('utf8', start, end)) as DecisionRecord);
-    } catch {
-      // Not a whole record: see above.
-    }
+    if (read.endsTorn) writeSync(this.fd, '\n');
   }
 
   private index(record: DecisionRecord): void {

@@ -79,7 +79,7 @@ test('on start a line longer than any record the log writes is skipped, and the 
   assert.equal(reopened.recordCount, 2);
   assert.equal((await reopened.findByIdempotencyKey(record(2).idempotencyKey))?.approvedMinor, 2);
   await reopened.close();
-  assert.throws(() => new FileDecisionLog({ ...options(path), loadChunkBytes: 0 }), /loadChunkBytes must be 1 or more/);
+  assert.throws(() => new FileDecisionLog({ ...options(path), loadChunkBytes: 0 }), /chunkBytes must be 1 or more/);
 });
 
 test('a decision log larger than the longest string V8 can hold (512 MiB) is read back on start', async () => {

@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { DecisionRecord } from '../../authorise/decision-log';
+import { readJsonLines } from '../json-lines';
 
 export interface JournalSegment {
   seq: number;
@@ -34,6 +35,8 @@ interface PendingAppend {
 const SEGMENT_PATTERN = /^segment-(\d{12})\.jsonl$/;
 const LOCK_FILE = 'journal.lock';
 const DEAD_LETTER_FILE = 'dead-letter.jsonl';
+/** A decision record is about 700 bytes; a line past this is not one. */
+const SEGMENT_LINE_BYTES_MAX = 1024 * 1024;
 
 /** Directories locked by journals open in this process (a same-pid lock file is ours only if listed). */
 const lockedHere = new Set<string>();
@@ -96,15 +99,15 @@ export function isDecisionRecord(value: unknown): value is DecisionRecord {
 function readSegment(path: string): { records: DecisionRecord[]; skipped: number } {
   const records: DecisionRecord[] = [];
   let skipped = 0;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line === '') continue;
-    try {
-      const parsed: unknown = JSON.parse(line);
-      if (isDecisionRecord(parsed)) records.push(parsed);
+  const fd = openSync(path, 'r');
+  try {
+    // In chunks (json-lines.ts): a segment is bounded by the backlog limit, not by V8's longest string.
+    readJsonLines(fd, { maxLineBytes: SEGMENT_LINE_BYTES_MAX }, (value) => {
+      if (isDecisionRecord(value)) records.push(value);
       else skipped += 1;
-    } catch {
-      skipped += 1;
-    }
+    });
+  } finally {
+    closeSync(fd);
   }
   return { records, skipped };
 }
