@@ -58,3 +58,16 @@ export interface DecisionLog {
   recentForCard(cardId: string, limit: number): Promise<DecisionRecord[]>;
   close(): Promise<void>;
 }
+
+/**
+ * Enough of a record's shape to use one read back from a file (the embedded log, the Cassandra
+ * journal's segments); anything else there is a torn or foreign line.
+ */
+export function isDecisionRecord(value: unknown): value is DecisionRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return typeof candidate['decisionId'] === 'string' && typeof candidate['idempotencyKey'] === 'string'
+    && typeof candidate['kind'] === 'string' && typeof candidate['accountId'] === 'string'
+    && typeof candidate['panHash'] === 'string' && typeof candidate['decidedAtMs'] === 'number'
+    && typeof candidate['approvedMinor'] === 'number' && typeof candidate['responseCode'] === 'string';
+}

@@ -291,7 +291,8 @@ export class MemoryLedger implements Ledger {
       existing.account = { ...account };
       return;
     }
-    this.accounts.set(account.accountId, { account: { ...account }, shard, pendingMinor: 0, holds: new PartitionedMap<Hold>(HOLD_PARTITIONS) });
+    this.accounts.set(account.accountId,
+      { account: { ...account }, shard, pendingMinor: 0, holds: new PartitionedMap<Hold>(HOLD_PARTITIONS) });
   }
 
   async getAccount(accountId: string): Promise<AccountView | undefined> {
@@ -363,31 +364,15 @@ export class MemoryLedger implements Ledger {
    * still matched (and releases nothing) on both. Reversal tombstones go at their own expiry, and
    * spend counters once no authorisation still kept can count against or be reversed from them.
    * Outcomes, tombstones and the entries waiting to be forgotten are kept in the order they were
-   * queued (each partition in its own order), each with the same delay, so a walk of a partition
-   * stops at the first one still kept: each sweep costs what it forgets, plus one step per
-   * partition (a clock step only delays forgetting, never hastens it).
+   * queued (each partition in its own order), each with the same delay, so PartitionedMap's
+   * deleteOldestWhile stops at the first one still kept: each sweep costs what it forgets, plus one
+   * step per partition (a clock step only delays forgetting, never hastens it).
    */
   forgetExpired(nowMs: number): void {
-    for (const outcomes of this.outcomes.partitions()) {
-      for (const [key, stored] of outcomes) {
-        if (stored.expiresAtMs > nowMs) break;
-        outcomes.delete(key);
-        this.forgetEntryWhenDue(key, nowMs);
-      }
-    }
-    for (const entriesToForget of this.entriesToForget.partitions()) {
-      for (const [key, forgetAtMs] of entriesToForget) {
-        if (forgetAtMs > nowMs) break;
-        entriesToForget.delete(key);
-        this.forgetEntryWhenDue(key, nowMs);
-      }
-    }
-    for (const tombstones of this.reversedBeforeOriginal.partitions()) {
-      for (const [key, expiresAtMs] of tombstones) {
-        if (expiresAtMs > nowMs) break;
-        tombstones.delete(key);
-      }
-    }
+    const forgetEntry = (key: string): void => this.forgetEntryWhenDue(key, nowMs);
+    this.outcomes.deleteOldestWhile((stored) => stored.expiresAtMs <= nowMs, forgetEntry);
+    this.entriesToForget.deleteOldestWhile((forgetAtMs) => forgetAtMs <= nowMs, forgetEntry);
+    this.reversedBeforeOriginal.deleteOldestWhile((expiresAtMs) => expiresAtMs <= nowMs);
     this.forgetPastCounters(nowMs);
   }
 

@@ -25,7 +25,7 @@ import {
 import { dirname } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { LRUCache } from 'lru-cache';
-import type { DecisionLog, DecisionRecord } from '../authorise/decision-log';
+import { isDecisionRecord, type DecisionLog, type DecisionRecord } from '../authorise/decision-log';
 import { DurableAppender } from './durable-append';
 import { readJsonLines } from './json-lines';
 
@@ -36,12 +36,6 @@ const FAILED_BATCHES_UNWRITABLE = 3;
 const FIRST_LINE_AT = 1;
 /** Each half of the writer's buffer: about 1,400 decisions of about 700 bytes. */
 const WRITE_HALF_BYTES = 1024 * 1024;
-
-/** A parsed line that can be indexed: an object with an idempotency key (the rest is trusted as written). */
-function isRecordLike(value: unknown): value is DecisionRecord {
-  return typeof value === 'object' && value !== null
-    && typeof (value as { idempotencyKey?: unknown }).idempotencyKey === 'string';
-}
 
 /** The thread reports a negative errno (EIO when the error carried none), which always has a name. */
 function writeFailure(errno: number): Error {
@@ -126,7 +120,7 @@ export class FileDecisionLog implements DecisionLog {
     const read = readJsonLines(this.fd, { chunkBytes: this.options.loadChunkBytes, maxLineBytes: WRITE_HALF_BYTES },
       (value) => {
         // A torn line (a crash or a failed write mid-batch) was never acknowledged: skipped.
-        if (isRecordLike(value)) this.index(value);
+        if (isDecisionRecord(value)) this.index(value);
       });
     // End a torn last line, so the next record starts on a line of its own instead of joining it.
     if (read.endsTorn) writeSync(this.fd, '\n');

@@ -8,7 +8,7 @@ import { fstatSync, readSync } from 'node:fs';
 
 const NEWLINE = 0x0a;
 /** Read this much at a time by default. */
-export const JSON_LINES_CHUNK_BYTES = 8 * 1024 * 1024;
+const JSON_LINES_CHUNK_BYTES = 8 * 1024 * 1024;
 
 export interface JsonLinesReadOptions {
   /** Bytes read per call (at least 1). */
@@ -27,8 +27,8 @@ export interface JsonLinesSummary {
 
 /**
  * Calls onLine for every non-empty line of the open file `fd`, from its start to its size when
- * called, in order, with the
- * parsed value, or `undefined` when the line is not JSON (a torn or over-long line).
+ * called, in order, with the parsed value, or `undefined` when the line is not JSON (a torn or
+ * over-long line).
  */
 export function readJsonLines(fd: number, options: JsonLinesReadOptions,
   onLine: (value: unknown) => void): JsonLinesSummary {

@@ -18,14 +18,11 @@ import { Acceptor, type StandInPolicy } from '../../src/acceptor/acceptor';
 import { Authoriser } from '../../src/authorise/authoriser';
 import { MemoryLedger } from '../../src/authorise/memory-ledger';
 import type { LedgerOperation, LedgerOutcome } from '../../src/authorise/ledger';
-import { InMemoryCardDirectory } from '../../src/authorise/card-directory';
-import { SingleProcessShardDirectory } from '../../src/authorise/shard-directory';
-import { PanHasher, maskPan } from '../../src/authorise/pan-protection';
 import { FileDecisionLog } from '../../src/store/file-decision-log';
 import { AuthorisationMetrics } from '../../src/metrics/authorisation-metrics';
 import { createLogger } from '../../src/log/logger';
-import { configDefaults } from '../../src/config/schema';
 import { schemeMessage } from '../support/gateway-harness';
+import { embeddedPartsWithOneCard } from '../support/embedded-parts';
 
 class SlowLedger extends MemoryLedger {
   delayMs = 0;
@@ -57,19 +54,12 @@ const MARGIN_MS = 10;
 
 async function setUp(policy: StandInPolicy, balanceMinor: number) {
   const ledger = new SlowLedger({ retentionMs: 86_400_000 });
-  const cards = new InMemoryCardDirectory();
-  const shards = new SingleProcessShardDirectory(4);
-  const hasher = new PanHasher('test-pan-hash-key-0123456789');
+  const accountId = 'acct-deadline';
+  const { cards, shards, panHasher } = await embeddedPartsWithOneCard(ledger,
+    { pan: PAN, accountId, cardId: 'card-deadline', balanceMinor });
   const decisions = new FileDecisionLog({ path: join(mkdtempSync(join(tmpdir(), 'deadline-')), 'd.jsonl'),
     recentPerCard: 50, maxKeys: 1000 });
-  const accountId = 'acct-deadline';
-  const shard = shards.shardOf(accountId);
-  await ledger.claimShard(shard, 1);
-  await ledger.putAccount({ accountId, currency: '826', balanceMinor, overdraftMinor: 0 }, shard, 1);
-  await cards.put({ cardId: 'card-deadline', panHash: hasher.hash(PAN), panMasked: maskPan(PAN), expiry: '3012',
-    accountId, status: 'active', controls: configDefaults.authorise.cardDefaults.controls,
-    limits: configDefaults.authorise.cardDefaults.limits });
-  const authoriser = new Authoriser({ cards, ledger, shards, decisions, panHasher: hasher,
+  const authoriser = new Authoriser({ cards, ledger, shards, decisions, panHasher,
     settings: { holdExpiryDays: 7, recentDecisions: 100 } });
   const registry = new Registry();
   const metrics = new AuthorisationMetrics(registry, BUDGET_MS);

@@ -8,22 +8,19 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Authoriser } from '../../src/authorise/authoriser';
 import type { DecisionLog } from '../../src/authorise/decision-log';
-import { InMemoryCardDirectory } from '../../src/authorise/card-directory';
 import { MemoryLedger } from '../../src/authorise/memory-ledger';
-import { PanHasher, maskPan } from '../../src/authorise/pan-protection';
-import { SingleProcessShardDirectory } from '../../src/authorise/shard-directory';
 import { readSchemeRequest, SchemeRequestFormatError, type SchemeRequest } from '../../src/acceptor/scheme-request';
-import { configDefaults } from '../../src/config/schema';
 import { FileDecisionLog } from '../../src/store/file-decision-log';
 import { schemeMessage } from '../support/gateway-harness';
+import { embeddedPartsWithOneCard } from '../support/embedded-parts';
 
 const PAN = '5555555555554444';
 
 async function setUp(recentDecisions: number) {
   const ledger = new MemoryLedger({ retentionMs: 86_400_000 });
-  const cards = new InMemoryCardDirectory();
-  const shards = new SingleProcessShardDirectory(4);
-  const hasher = new PanHasher('test-pan-hash-key-0123456789');
+  const accountId = 'acct-recent';
+  const { cards, shards, panHasher } = await embeddedPartsWithOneCard(ledger,
+    { pan: PAN, accountId, cardId: 'card-recent', balanceMinor: 100_000 });
   const log = new FileDecisionLog({ path: join(mkdtempSync(join(tmpdir(), 'recent-')), 'd.jsonl'),
     recentPerCard: 50, maxKeys: 1000 });
   let storeReads = 0;
@@ -38,14 +35,7 @@ async function setUp(recentDecisions: number) {
     recentForCard: (cardId, limit) => log.recentForCard(cardId, limit),
     close: () => log.close(),
   };
-  const accountId = 'acct-recent';
-  const shard = shards.shardOf(accountId);
-  await ledger.claimShard(shard, 1);
-  await ledger.putAccount({ accountId, currency: '826', balanceMinor: 100_000, overdraftMinor: 0 }, shard, 1);
-  await cards.put({ cardId: 'card-recent', panHash: hasher.hash(PAN), panMasked: maskPan(PAN), expiry: '3012',
-    accountId, status: 'active', controls: configDefaults.authorise.cardDefaults.controls,
-    limits: configDefaults.authorise.cardDefaults.limits });
-  const authoriser = new Authoriser({ cards, ledger, shards, decisions, panHasher: hasher,
+  const authoriser = new Authoriser({ cards, ledger, shards, decisions, panHasher,
     settings: { holdExpiryDays: 7, recentDecisions } });
   return { authoriser, ledger, accountId, log, storeReads: () => storeReads };
 }

@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { DecisionRecord } from '../../authorise/decision-log';
+import { isDecisionRecord, type DecisionRecord } from '../../authorise/decision-log';
 import { readJsonLines } from '../json-lines';
 
 export interface JournalSegment {
@@ -86,15 +86,6 @@ function releaseLock(directory: string): void {
   }
 }
 
-/** Enough of a record's shape to replay it; anything else in a segment is a torn or foreign line. */
-export function isDecisionRecord(value: unknown): value is DecisionRecord {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Record<string, unknown>;
-  return typeof candidate['decisionId'] === 'string' && typeof candidate['idempotencyKey'] === 'string'
-    && typeof candidate['kind'] === 'string' && typeof candidate['accountId'] === 'string'
-    && typeof candidate['panHash'] === 'string' && typeof candidate['decidedAtMs'] === 'number'
-    && typeof candidate['approvedMinor'] === 'number' && typeof candidate['responseCode'] === 'string';
-}
 
 function readSegment(path: string): { records: DecisionRecord[]; skipped: number } {
   const records: DecisionRecord[] = [];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
 import type { DecisionRecord } from '../../../src/authorise/decision-log';
 import { CassandraDecisionLog } from '../../../src/store/cassandra/cassandra-decision-log';
-import { isDecisionRecord } from '../../../src/store/cassandra/decision-journal';
+import { isDecisionRecord } from '../../../src/authorise/decision-log';
 import { forEachBounded } from '../../../src/store/cassandra/shard-rebuild';
 import {
   JournalBacklogFullError, JournalingDecisionLog,
