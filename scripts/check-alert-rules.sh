@@ -8,6 +8,9 @@
 #   bash scripts/check-alert-rules.sh
 #   bash scripts/check-alert-rules.sh --check FILE...   # only `promtool check rules FILE...` (the
 #                                                      # dashboard test checks its PromQL this way)
+#   bash scripts/check-alert-rules.sh --prometheus-path # installs the package when either binary is
+#                                                      # missing, prints the server's path (the
+#                                                      # scrape test runs a real Prometheus)
 #
 # npm test runs it through test/alerts/alert-rules.test.ts.
 set -euo pipefail
@@ -28,13 +31,20 @@ install_promtool() {
     fi
   fi
   say "promtool is missing: installing the Debian package prometheus"
-  # Only promtool is used. The package also ships a prometheus service: on a machine with an
-  # init system it may start on :9090 (`systemctl disable --now prometheus` if unwanted).
+  # promtool, and the server for test/alerts/prometheus-scrape.test.ts, which runs it on a port of
+  # its own. The package also ships a prometheus service: on a machine with an init system it may
+  # start on :9090 (`systemctl disable --now prometheus` if unwanted).
   if ! "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >&2; then
     "${runner[@]}" apt-get update >&2
     "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >&2
   fi
 }
+
+if [[ ${1:-} == --prometheus-path ]]; then
+  command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || install_promtool
+  command -v prometheus
+  exit 0
+fi
 
 command -v promtool >/dev/null 2>&1 || install_promtool
 
