@@ -88,6 +88,8 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
       histogramBuckets(before, 'gateway_authorisation_duration_seconds')).get('');
     const stages = bucketIncrease(histogramBuckets(after, 'gateway_stage_duration_seconds', 'stage'),
       histogramBuckets(before, 'gateway_stage_duration_seconds', 'stage'));
+    const logWrites = bucketIncrease(histogramBuckets(after, 'gateway_decision_log_write_seconds'),
+      histogramBuckets(before, 'gateway_decision_log_write_seconds')).get('');
     if (line.errors > 0) keepWorkDir = true;
     return {
       line,
@@ -108,6 +110,10 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
         gatewayP99Ms: latency === undefined ? 0 : secondsToMs(bucketQuantile(latency, 0.99)),
         gatewayAnswered: latency?.get(Infinity) ?? 0,
         gatewayStageP99Ms: Object.fromEntries([...stages].map(([stage, buckets]) => [stage, secondsToMs(bucketQuantile(buckets, 0.99))])),
+        ...(logWrites === undefined ? {} : {
+          decisionLogWriteP99Ms: secondsToMs(bucketQuantile(logWrites, 0.99)),
+          decisionLogWrites: logWrites.get(Infinity) ?? 0,
+        }),
         generatorCpuSeconds: round3((generatorCpu.user + generatorCpu.system) / 1e6),
         gatewayStandIns: metricValue(after, 'gateway_stand_in_total') - metricValue(before, 'gateway_stand_in_total'),
         decisionsPerBatch: ratioOfIncreases(after, before, 'gateway_decision_batched_records_total',

@@ -54,6 +54,12 @@ export interface StepDetails {
   /** Answers the gateway's histogram counted over the window: close to measuredRequests when the window is right. */
   gatewayAnswered?: number;
   gatewayStageP99Ms: Record<string, number>;
+  /**
+   * Embedded only: p99 of the decision log's O_DSYNC batch writes over the window, timed in its
+   * writer thread (the disk's part of the persist stage), and how many batches there were.
+   */
+  decisionLogWriteP99Ms?: number;
+  decisionLogWrites?: number;
   generatorCpuSeconds: number;
   /** The gateway's own count of answers by the stand-in policy at the deadline. */
   gatewayStandIns: number;

@@ -13,7 +13,7 @@ import { MemoryLedger } from '../authorise/memory-ledger';
 import { SingleProcessShardDirectory, type ShardDirectory } from '../authorise/shard-directory';
 import type { Logger } from '../log/logger';
 import type { Registry } from 'prom-client';
-import { StoreMetrics } from '../metrics/store-metrics';
+import { StoreMetrics, decisionLogWriteDuration } from '../metrics/store-metrics';
 import { FileDecisionLog } from './file-decision-log';
 
 const DAY_MS = 86_400_000;
@@ -42,8 +42,10 @@ export async function openStoreBackend(config: GatewayConfig, logger: Logger, re
   const cards = new InMemoryCardDirectory();
   const shards = new SingleProcessShardDirectory(config.authorise.shardCount);
   for (let shard = 0; shard < shards.shardCount; shard++) await ledger.claimShard(shard, 1);
+  const writeSeconds = decisionLogWriteDuration(registry);
   const decisions = new FileDecisionLog({
     path: config.store.embedded.decisionLogPath, recentPerCard: 100, maxKeys: config.authorise.recentDecisions,
+    onBatchWritten: (seconds) => writeSeconds.observe(seconds),
     onWriterFailure: (error) => logger.error({ err: error }, 'decision log writer thread died: no decision can be made durable'),
   });
   logger.info({ decisionLogPath: config.store.embedded.decisionLogPath }, 'embedded store opened');

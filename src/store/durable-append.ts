@@ -1,6 +1,6 @@
 /**
- * Durable appends to a file opened with O_DSYNC, written by a thread of their own so the event loop
- * never waits for the disk.
+ * Durable writes to a file opened with O_DSYNC, each at the position the caller gives, made by a
+ * thread of their own so the event loop never waits for the disk.
  *
  * Two halves of one shared buffer: the caller fills one while the thread writes the other, and a
  * batch is submitted only once the previous one is on disk, so there is one write in flight at a
@@ -19,7 +19,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CONTROL_SLOTS, Slot, type AppendThreadData } from './durable-append-protocol';
+import { CONTROL_SLOTS, Slot, positionHalves, type AppendThreadData } from './durable-append-protocol';
 
 export class DurableAppender {
   private readonly control: Int32Array;
@@ -70,11 +70,17 @@ export class DurableAppender {
     return this.fillHalf === 0 ? this.halves[0] : this.halves[1];
   }
 
-  /** Hands `length` bytes of fillBuffer, from `offset`, to the thread. Only when not busy. */
-  submit(offset: number, length: number): void {
+  /**
+   * Hands `length` bytes of fillBuffer, from `offset`, to the thread, to be written at `position`
+   * in the file. Only when not busy.
+   */
+  submit(offset: number, length: number, position: number): void {
     const control = this.control;
+    const [high, low] = positionHalves(position);
     Atomics.store(control, Slot.SubmittedStart, this.fillHalf * this.halfBytes + offset);
     Atomics.store(control, Slot.SubmittedLength, length);
+    Atomics.store(control, Slot.SubmittedPositionHigh, high);
+    Atomics.store(control, Slot.SubmittedPositionLow, low);
     this.submitted++;
     Atomics.store(control, Slot.SubmittedSeq, this.submitted);
     Atomics.notify(control, Slot.SubmittedSeq);
@@ -89,6 +95,11 @@ export class DurableAppender {
     if (this.submitted === this.done || Atomics.load(this.control, Slot.DoneSeq) !== this.submitted) return undefined;
     this.done = this.submitted;
     return Atomics.load(this.control, Slot.Errno);
+  }
+
+  /** How long the last finished batch's write() took, in seconds: read after `poll` reported it. */
+  get lastWriteSeconds(): number {
+    return Atomics.load(this.control, Slot.WriteMicros) / 1e6;
   }
 
   /** Resolves when the batch in flight is finished (at once if it already is). */

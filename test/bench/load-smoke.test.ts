@@ -50,6 +50,11 @@ test('npm run bench -- --smoke prints one line per rate, answers every request a
       const measured = Number(step['details']['measuredRequests']);
       const gatewayAnswered = Number(step['details']['gatewayAnswered']);
       assert.ok(Math.abs(gatewayAnswered - measured) <= measured * 0.15, `gateway counted ${gatewayAnswered}, measured ${measured}`);
+      // The decision log's batch writes, timed in its writer thread, over the same window.
+      const writes = Number(step['details']['decisionLogWrites']);
+      const writeP99 = Number(step['details']['decisionLogWriteP99Ms']);
+      assert.ok(writes > 0 && writes <= gatewayAnswered, `${writes} batch writes for ${gatewayAnswered} answers`);
+      assert.ok(writeP99 > 0 && writeP99 < 1000, `decision log write p99 ${writeP99} ms`);
       // Only a stand-in (91) under a busy machine may differ from the seed's answer.
       const wrong = Object.keys(step['details']['unexpected']).filter((key) => !key.endsWith('>91'));
       assert.deepEqual(wrong, [], 'answers that contradict the demo seed');

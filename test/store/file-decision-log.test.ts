@@ -20,11 +20,22 @@ function record(i: number, cardId = 'card-1'): DecisionRecord {
 
 const options = (path: string) => ({ path, recentPerCard: 50, maxKeys: 10_000 });
 
+/**
+ * The log's text while it is open: its file ends in a zero-filled tail (zero-filled-tail.ts), cut
+ * off by close. Fails if a zero byte sits anywhere but in that tail.
+ */
+function openLogText(path: string): string {
+  const text = readFileSync(path, 'utf8');
+  const data = text.replace(/\0+$/, '');
+  assert.equal(data.includes('\0'), false, 'zeros only after the data');
+  return data;
+}
+
 test('concurrent appends are all durable when they resolve, and a restart finds them again', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
   const log = new FileDecisionLog(options(path));
   await Promise.all(Array.from({ length: 1000 }, (_, i) => log.append(record(i))));
-  assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 1000, 'every record is in the file');
+  assert.equal(openLogText(path).trim().split('\n').length, 1000, 'every record is in the file');
   await log.close();
   const reopened = new FileDecisionLog(options(path));
   assert.equal((await reopened.findByIdempotencyKey(record(777).idempotencyKey))?.approvedMinor, 777);
@@ -32,6 +43,21 @@ test('concurrent appends are all durable when they resolve, and a restart finds 
   assert.equal(recent.length, 3);
   assert.ok(recent[0]!.decidedAtMs >= recent[1]!.decidedAtMs, 'newest first');
   await reopened.close();
+});
+
+test('each batch on disk reports how long its write took in the writer thread; a failed one does not', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'decision-log-')), 'decisions.jsonl');
+  const writeSeconds: number[] = [];
+  const log = new FileDecisionLog({ ...options(path), onBatchWritten: (seconds) => writeSeconds.push(seconds) });
+  for (let i = 0; i < 3; i++) await log.append(record(i));
+  assert.equal(writeSeconds.length, 3, 'one batch per append awaited alone');
+  for (const seconds of writeSeconds) assert.ok(seconds > 0 && seconds < 10, `${seconds} s`);
+  await log.close();
+  const failed: number[] = [];
+  const full = new FileDecisionLog({ ...options('/dev/full'), onBatchWritten: (seconds) => failed.push(seconds) });
+  await assert.rejects(full.append(record(9)), /ENOSPC/);
+  assert.deepEqual(failed, []);
+  await full.close();
 });
 
 test('past maxKeys the least recently used key is forgotten, a key read since is kept, and 0 keeps none', async () => {
@@ -184,7 +210,7 @@ test('a batch whose write fails rejects every append in it: no decision resolves
 });
 
 /**
- * A writer thread speaking durable-append-protocol.ts (slots 0-5) whose first FAILING_BATCHES writes
+ * A writer thread speaking durable-append-protocol.ts (slots 0-7) whose first FAILING_BATCHES writes
  * fail: the first after writing 12 bytes (a torn line), the others before writing anything.
  */
 const failingWriterThread = (failingBatches: number): string => `
@@ -198,10 +224,11 @@ for (;;) {
   Atomics.wait(control, 0, handled);
   if (Atomics.load(control, 5) === 1) break;
   const seq = Atomics.load(control, 0), start = Atomics.load(control, 1), length = Atomics.load(control, 2);
+  const position = Atomics.load(control, 6) * 2 ** 32 + (Atomics.load(control, 7) >>> 0);
   let errno = 0;
-  if (seq === 1) { writeSync(workerData.fd, bytes, start, 12); errno = -28; }
+  if (seq === 1) { writeSync(workerData.fd, bytes, start, 12, position); errno = -28; }
   else if (seq <= FAILING_BATCHES) errno = -28;
-  else for (let written = 0; written < length;) written += writeSync(workerData.fd, bytes, start + written, length - written);
+  else for (let written = 0; written < length;) written += writeSync(workerData.fd, bytes, start + written, length - written, position + written);
   Atomics.store(control, 4, errno);
   Atomics.store(control, 3, seq);
   Atomics.notify(control, 3);
@@ -219,7 +246,8 @@ test('after a write that failed part-way, the next batch starts on a fresh line 
   await log.append(record(2));
   await log.close();
   const lines = readFileSync(path, 'utf8').split('\n');
-  assert.equal(lines[0]!.length, 12, 'the torn fragment of the failed write');
+  // The failed batch's range is left as the write left it: 12 bytes, then what was never written.
+  assert.match(lines[0]!, /^.{12}\0+$/u, 'the torn fragment of the failed write, then zeros');
   assert.deepEqual(JSON.parse(lines[1]!), record(2), 'the next record on a line of its own');
   const reopened = new FileDecisionLog(options(path));
   assert.equal(await reopened.findByIdempotencyKey(record(1).idempotencyKey), undefined);
