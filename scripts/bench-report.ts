@@ -239,6 +239,7 @@ export function writeBenchmarksReport(options: ReportOptions): string {
     'node dist/scripts/bench-report.js              # regenerate this page from bench/results/',
     'npm run bench:codec; npm run bench:link        # codec and link micro-benchmarks',
     'npm run bench:ledger                           # the embedded ledger alone: worst single operation as its tables grow',
+    'npm run bench:disk                             # O_DSYNC write time: appending against overwriting zero-filled blocks',
     '```',
     '',
     '## Method',

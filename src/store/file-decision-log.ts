@@ -72,6 +72,11 @@ export interface FileDecisionLogOptions {
   writerThreadScript?: string;
   /** Tests only: the chunk size the file is read back in on start (default 8 MiB). */
   loadChunkBytes?: number;
+  /**
+   * Called once if writing zeros ahead fails (a full disk, say): batches then grow the file, which
+   * works but waits on the file system's journal.
+   */
+  onTailFailure?: (error: Error) => void;
   /** After each batch on disk: how long its write() took in the writer thread (the disk's part). */
   onBatchWritten?: (writeSeconds: number) => void;
   /** Tests only: the zero-filled tail's sizes (default DEFAULT_TAIL). */
@@ -117,7 +122,13 @@ export class FileDecisionLog implements DecisionLog {
     try {
       const fileBytes = this.loadExisting();
       if (fstatSync(this.fd).isFile()) {
-        tail = new ZeroFilledTail(options.path, fileBytes, { ...(options.tail ?? DEFAULT_TAIL), onChunkDone: this.advance });
+        tail = new ZeroFilledTail(options.path, fileBytes, {
+          ...(options.tail ?? DEFAULT_TAIL),
+          onChunkDone: (error) => {
+            if (error !== undefined) options.onTailFailure?.(error);
+            this.advance();
+          },
+        });
       }
     } catch (error: unknown) {
       closeSync(this.fd);

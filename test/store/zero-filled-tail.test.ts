@@ -140,3 +140,18 @@ test('batches that wait for chunks of zeros over their range all land whole and 
   await log.close();
   assert.equal(readFileSync(path, 'utf8'), Array.from({ length: 2000 }, (_, i) => lineOf(i)).join(''));
 });
+
+test('a chunk that cannot be written ends the preparing and is reported once; batches are still allowed', async () => {
+  // /dev/full refuses every write with ENOSPC, as a full disk would.
+  const reported: (Error | undefined)[] = [];
+  const tail = new ZeroFilledTail('/dev/full', 0, { aheadBytes: 4096, chunkBytes: 4096, guardBytes: 0, onChunkDone: (error) => reported.push(error) });
+  tail.keepAhead(0);
+  await until('the chunk to fail', () => !tail.busy);
+  assert.equal(reported.length, 1);
+  assert.match(String(reported[0]), /ENOSPC/);
+  assert.equal(tail.failed, reported[0]);
+  tail.keepAhead(0);
+  assert.equal(tail.busy, false, 'no further chunk after a failure');
+  assert.equal(tail.mayWrite(0, 1_000_000), true);
+  await tail.close();
+});
