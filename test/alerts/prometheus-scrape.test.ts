@@ -29,11 +29,12 @@ const COMPOSE_TARGET = 'gateway:8080';
 /** Scrape and rule evaluation every second instead of 5 s: the same file, a faster test. */
 const TEST_INTERVAL = '1s';
 
-let gateway: RunningGateway;
+let gateway: RunningGateway | undefined;
+let gatewayHttpPort = 0;
 let peer: SchemePeer | undefined;
 let prometheus: ChildProcess | undefined;
 let prometheusLog = '';
-let folder: string;
+let folder: string | undefined;
 let prometheusUrl: string;
 let traffic: NodeJS.Timeout | undefined;
 let sent = 0;
@@ -118,6 +119,7 @@ before(async () => {
   // select the histogram's bucket at the budget (le="0.05"), which exists only with that budget.
   const defaultBudgetMs = loadConfig({ env: {} }).authorise.budgetMs;
   gateway = await startTestGateway({ configure: (config) => ({ ...config, authorise: { ...config.authorise, budgetMs: defaultBudgetMs } }) });
+  gatewayHttpPort = gateway.httpPort;
   peer = await connectPeer(gateway);
   sendTraffic();
   traffic = setInterval(sendTraffic, 200);
@@ -144,8 +146,8 @@ after(async () => {
     await exited;
   }
   await peer?.close();
-  await gateway.stop();
-  rmSync(folder, { recursive: true, force: true });
+  await gateway?.stop();
+  if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
 });
 
 test('Prometheus scrapes the gateway with the repository scrape config, without error', async () => {
@@ -159,7 +161,7 @@ test('Prometheus scrapes the gateway with the repository scrape config, without 
   assert.equal(target['lastError'], '');
   assert.ok(isRecord(target['labels']));
   assert.equal(target['labels']['job'], 'authorisation-gateway', 'the job name the GatewayDown rule selects');
-  assert.equal(target['scrapeUrl'], `http://127.0.0.1:${gateway.httpPort}/metrics`);
+  assert.equal(target['scrapeUrl'], `http://127.0.0.1:${gatewayHttpPort}/metrics`);
 });
 
 test('every alert rule loads and evaluates without error against the real /metrics', async () => {
