@@ -69,8 +69,14 @@ export function summarise(mode: WriteMode, busyLoops: number, bytes: number, sor
   };
 }
 
+/**
+ * Processes that only burn CPU. Each also ends by itself once its parent is gone (checked about
+ * every few milliseconds), so a bench stopped by a signal or a timeout leaves none behind.
+ */
+const BUSY_LOOP = 'const parent = process.ppid; for (let i = 0; ; i++) { if ((i & 0xfffff) === 0 && process.ppid !== parent) process.exit(0); }';
+
 function busyLoops(count: number): ChildProcess[] {
-  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', BUSY_LOOP], { stdio: 'ignore' }));
 }
 
 async function main(): Promise<void> {
@@ -91,6 +97,9 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   for (const busy of busyCounts) {
     const loops = busyLoops(busy);
+    const stopLoops = (): void => { for (const loop of loops) loop.kill('SIGKILL'); };
+    const onSignal = (): void => { stopLoops(); process.exit(130); };
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
     try {
       // Give the loops a moment to be running before timing anything.
       await new Promise((done) => setTimeout(done, busy > 0 ? 500 : 0));
@@ -100,7 +109,8 @@ async function main(): Promise<void> {
         }
       }
     } finally {
-      for (const loop of loops) loop.kill('SIGKILL');
+      process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
+      stopLoops();
     }
   }
 }

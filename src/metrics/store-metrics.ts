@@ -54,10 +54,6 @@ export class StoreMetrics {
 }
 
 /**
- * Time to make one decision record durable in `store`, registered only by a backend that has such a
- * store (the stack: Cassandra), so no backend exports an empty series for a store it does not use.
- */
-/**
  * The embedded decision log's O_DSYNC write of one batch, timed in its writer thread: the disk's
  * part of the persist stage (the rest is waiting for the batch before, and the event loop noticing).
  */
@@ -70,6 +66,10 @@ export function decisionLogWriteDuration(registry: Registry): Histogram {
   });
 }
 
+/**
+ * Time to make one decision record durable in `store`, registered only by a backend that has such a
+ * store (the stack: Cassandra), so no backend exports an empty series for a store it does not use.
+ */
 export function storeWriteDuration(registry: Registry, store: string): Histogram.Internal<'store'> {
   const writes = new Histogram({
     name: 'gateway_store_write_duration_seconds', help: 'Time to make one decision record durable, by store.',

@@ -38,6 +38,8 @@ export function positionOf(high: number, low: number): number {
 
 export interface AppendThreadData {
   fd: number;
+  /** Write at the submitted position (a regular file); false for a pipe or device, which has none. */
+  positioned: boolean;
   control: SharedArrayBuffer;
   batches: SharedArrayBuffer;
 }

@@ -25,7 +25,8 @@ function run(data: AppendThreadData): void {
     let errno = 0;
     try {
       for (let written = 0; written < length;) {
-        written += writeSync(data.fd, bytes, start + written, length - written, position + written);
+        written += writeSync(data.fd, bytes, start + written, length - written,
+          data.positioned ? position + written : null);
       }
     } catch (error: unknown) {
       const code = (error as { errno?: unknown }).errno;

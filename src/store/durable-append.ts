@@ -32,17 +32,19 @@ export class DurableAppender {
   private threadFailure: Error | undefined;
 
   /**
-   * `onThreadFailure` runs if the thread dies: nothing in flight will complete. `threadScript` is
-   * for tests (a thread that fails); the gateway always runs durable-append-thread.js.
+   * `onThreadFailure` runs if the thread dies: nothing in flight will complete. `positioned`: each
+   * batch goes at its submitted position (a regular file); false writes at the descriptor's own
+   * offset (a pipe or a device, which has no position). `threadScript` is for tests (a thread that
+   * fails); the gateway always runs durable-append-thread.js.
    */
   constructor(fd: number, halfBytes: number, onThreadFailure: (error: Error) => void,
-    threadScript: string = join(__dirname, 'durable-append-thread.js')) {
+    threadScript: string = join(__dirname, 'durable-append-thread.js'), positioned = true) {
     const control = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
     const batches = new SharedArrayBuffer(halfBytes * 2);
     this.control = new Int32Array(control);
     this.halfBytes = halfBytes;
     this.halves = [Buffer.from(batches, 0, halfBytes), Buffer.from(batches, halfBytes, halfBytes)];
-    const workerData: AppendThreadData = { fd, control, batches };
+    const workerData: AppendThreadData = { fd, control, batches, positioned };
     this.thread = new Worker(threadScript, { workerData, name: 'decision-log-writer' });
     const failed = (error: Error): void => {
       if (this.threadFailure !== undefined) return;

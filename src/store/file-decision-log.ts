@@ -4,8 +4,17 @@
  * write + fdatasync would, in one system call. Batches are written in place over a zero-filled tail
  * kept ahead of them (zero-filled-tail.ts), not appended: an O_DSYNC write that grows the file also
  * waits for a journal commit, and under load that wait was most of the write's tail. A graceful
- * close cuts the tail off, so the file at rest is plain JSON lines; after a crash it ends in zeros,
- * which the next start reads past. Writes are made by a thread of their own
+ * close cuts the tail off, so the file at rest ends with its last record; after a crash it ends in
+ * zeros, which the next start reads past. (A failed write's range stays as the write left it, NUL
+ * bytes included, and reads back as one unreadable line.)
+ *
+ * What a power loss can leave (a process crash cannot: the page cache survives it): a batch written
+ * in place may reach the disk in part, any of its pages and not others, where an append's new size
+ * was committed only after its data. The next start skips the lines a gap breaks, but loads whole
+ * lines after the gap, though their decisions were never acknowledged. The embedded ledger is not
+ * rebuilt from this file, so such a record shows only in repeat matching and GET /v1/decisions. A
+ * checksum per batch would close this; it is not built (the embedded store is for development and
+ * demonstration). Writes are made by a thread of their own
  * (durable-append.ts), one batch at a time: decisions appended while a batch is being written are
  * serialised into the other half of a shared buffer and go together in the next write. Every
  * append resolves only after its own batch's write: durability costs one disk flush per batch, not
@@ -119,9 +128,13 @@ export class FileDecisionLog implements DecisionLog {
     // Not O_APPEND: each batch is written at its position (on Linux O_APPEND would ignore it).
     this.fd = openSync(options.path, constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
     let tail: ZeroFilledTail | undefined;
+    let appender: DurableAppender | undefined;
     try {
       const fileBytes = this.loadExisting();
-      if (fstatSync(this.fd).isFile()) {
+      // A pipe or a device has no position to write at, and nothing to fill ahead or cut.
+      const regularFile = fstatSync(this.fd).isFile();
+      appender = new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript, regularFile);
+      if (regularFile) {
         tail = new ZeroFilledTail(options.path, fileBytes, {
           ...(options.tail ?? DEFAULT_TAIL),
           onChunkDone: (error) => {
@@ -131,12 +144,14 @@ export class FileDecisionLog implements DecisionLog {
         });
       }
     } catch (error: unknown) {
+      // The thread holds no batch yet: stopping it is immediate.
+      void appender?.stop();
       closeSync(this.fd);
       throw error;
     }
+    this.appender = appender;
     this.tail = tail;
     this.tail?.keepAhead(this.writePosition);
-    this.appender = new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript);
   }
 
   /**
@@ -265,7 +280,8 @@ export class FileDecisionLog implements DecisionLog {
     this.writePosition += length;
     this.fillEnd = FIRST_LINE_AT;
     this.appender.whenDone().then(this.advance, this.advance);
-    this.tail?.keepAhead(this.writePosition);
+    // Closing: the zeros would be cut off at once.
+    if (!this.closed) this.tail?.keepAhead(this.writePosition);
   }
 
   /** Settles the batch in flight once it is finished: indexed and resolved, or all rejected. */

@@ -138,13 +138,24 @@ before(async () => {
   await eventually('prometheus ready', 30_000, async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined));
 });
 
+/** Stops Prometheus: SIGTERM, then SIGKILL if it has not exited within 10 s. */
+async function stopPrometheus(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  server.kill('SIGTERM');
+  const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// Should this test process itself be killed, Prometheus must not outlive it.
+const killPrometheus = (): void => { prometheus?.kill('SIGKILL'); };
+process.once('exit', killPrometheus);
+
 after(async () => {
   if (traffic !== undefined) clearInterval(traffic);
-  if (prometheus !== undefined && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus?.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  if (prometheus !== undefined) await stopPrometheus(prometheus);
+  process.removeListener('exit', killPrometheus);
   await peer?.close();
   await gateway?.stop();
   if (folder !== undefined) rmSync(folder, { recursive: true, force: true });

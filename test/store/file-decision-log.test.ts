@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync,
+  appendFileSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FileDecisionLog } from '../../src/store/file-decision-log';
@@ -43,6 +44,26 @@ test('concurrent appends are all durable when they resolve, and a restart finds 
   assert.equal(recent.length, 3);
   assert.ok(recent[0]!.decidedAtMs >= recent[1]!.decidedAtMs, 'newest first');
   await reopened.close();
+});
+
+test('a named pipe as the log path still gets every record (no position to write at, no tail to fill)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decision-log-'));
+  const path = join(dir, 'decisions.pipe');
+  const made = spawnSync('mkfifo', [path]);
+  assert.equal(made.status, 0, String(made.stderr));
+  const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const log = new FileDecisionLog(options(path));
+    await log.append(record(1));
+    await log.append(record(2));
+    await log.close();
+    const received = Buffer.alloc(64 * 1024);
+    const length = readSync(reader, received, 0, received.length, null);
+    assert.equal(received.toString('utf8', 0, length), `${JSON.stringify(record(1))}\n${JSON.stringify(record(2))}\n`);
+  } finally {
+    closeSync(reader);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('each batch on disk reports how long its write took in the writer thread; a failed one does not', async () => {

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ZeroFilledTail, dataEndOf } from '../../src/store/zero-filled-tail';
+import { DurableAppender } from '../../src/store/durable-append';
 import { FileDecisionLog } from '../../src/store/file-decision-log';
 import type { DecisionRecord } from '../../src/authorise/decision-log';
 
@@ -97,6 +98,7 @@ test('close waits for the chunk being written, and no chunk starts after it', as
   assert.equal(statSync(path).size, 4 * 1024 * 1024);
   tail.keepAhead(0);
   assert.equal(tail.busy, false);
+  rmSync(path);
 });
 
 test('the open log keeps zeros ahead of its data, and close cuts them off: plain JSON lines at rest', async () => {
@@ -127,18 +129,55 @@ test('after a crash the zeros are read past: records kept, the next one written 
   await reopened.close();
 });
 
-test('batches that wait for chunks of zeros over their range all land whole and in order', async () => {
+test('no batch is handed to the writer over a chunk of zeros being written; those batches wait, then land whole', async () => {
   const path = tempPath('decisions.jsonl');
-  // No guard and small chunks: a chunk starts where the next batch goes, so batches keep waiting.
-  const log = new FileDecisionLog({ path, recentPerCard: 10, maxKeys: 10_000, tail: { aheadBytes: 8192, chunkBytes: 4096, guardBytes: 0 } });
-  const appends: Promise<void>[] = [];
-  for (let i = 0; i < 2000; i++) {
-    appends.push(log.append(record(i)));
-    if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+  // Watch both sides: the chunk each tail is writing, and every range submitted to the writer.
+  const chunks = new Map<ZeroFilledTail, { start: number; end: number }>();
+  const overlaps: string[] = [];
+  let submitted = 0;
+  let refused = 0;
+  const originalKeepAhead = ZeroFilledTail.prototype.keepAhead;
+  const originalMayWrite = ZeroFilledTail.prototype.mayWrite;
+  const originalSubmit = DurableAppender.prototype.submit;
+  ZeroFilledTail.prototype.keepAhead = function (this: ZeroFilledTail, writeEnd: number): void {
+    originalKeepAhead.call(this, writeEnd);
+    const filling = (this as unknown as { filling?: { start: number; end: number } }).filling;
+    if (filling !== undefined) chunks.set(this, { start: filling.start, end: filling.end });
+  };
+  ZeroFilledTail.prototype.mayWrite = function (this: ZeroFilledTail, start: number, end: number): boolean {
+    const allowed = originalMayWrite.call(this, start, end);
+    if (!allowed) refused++;
+    return allowed;
+  };
+  DurableAppender.prototype.submit = function (this: DurableAppender, offset: number, length: number, position: number): void {
+    submitted++;
+    for (const [tail, chunk] of chunks) {
+      if (tail.busy && position < chunk.end && position + length > chunk.start) {
+        overlaps.push(`[${position}, ${position + length}) over zeros [${chunk.start}, ${chunk.end})`);
+      }
+    }
+    originalSubmit.call(this, offset, length, position);
+  };
+  try {
+    // No guard and small chunks: a chunk starts where the next batch goes, so batches keep waiting.
+    const log = new FileDecisionLog({ path, recentPerCard: 10, maxKeys: 10_000, tail: { aheadBytes: 8192, chunkBytes: 4096, guardBytes: 0 } });
+    const appends: Promise<void>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      appends.push(log.append(record(i)));
+      if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(appends);
+    await log.close();
+  } finally {
+    ZeroFilledTail.prototype.keepAhead = originalKeepAhead;
+    ZeroFilledTail.prototype.mayWrite = originalMayWrite;
+    DurableAppender.prototype.submit = originalSubmit;
   }
-  await Promise.all(appends);
-  await log.close();
+  assert.deepEqual(overlaps, [], 'batches written over zeros still being written');
+  assert.ok(refused > 0, 'some batches had to wait for a chunk (else this test shows nothing)');
+  assert.ok(submitted > 1);
   assert.equal(readFileSync(path, 'utf8'), Array.from({ length: 2000 }, (_, i) => lineOf(i)).join(''));
+  rmSync(path);
 });
 
 test('a chunk that cannot be written ends the preparing and is reported once; batches are still allowed', async () => {
