@@ -228,6 +228,18 @@ async function activeAlerts(): Promise<Array<{ name: string; state: string; labe
   });
 }
 
+test('the dashboard\'s instance picker finds this gateway (its label_values query, as Grafana asks it)', async () => {
+  const dashboard: unknown = JSON.parse(readRepoFile('config/grafana/dashboards/authorisation-gateway.json'));
+  assert.ok(isRecord(dashboard) && isRecord(dashboard['templating']) && Array.isArray(dashboard['templating']['list']));
+  const variable = (dashboard['templating']['list'] as unknown[]).filter(isRecord).find((entry) => entry['name'] === 'instance');
+  assert.ok(variable !== undefined && typeof variable['definition'] === 'string');
+  const query = /^label_values\(([a-z_:]+), ([a-z_]+)\)$/.exec(variable['definition']);
+  assert.ok(query !== null, `a label_values(metric, label) query: ${variable['definition']}`);
+  const answer = await api(`/api/v1/label/${query[2]!}/values?match[]=${encodeURIComponent(query[1]!)}`);
+  assert.equal(answer.status, 'success');
+  assert.deepEqual(answer.data, [`127.0.0.1:${gatewayHttpPort}`]);
+});
+
 test('with the scheme peer gone, GatewayLinkNotSignedOn goes pending on the real series', async () => {
   // A budget miss on a loaded test machine may raise the budget alerts; the link and ownership
   // alerts must be quiet while the peer is signed on.
