@@ -114,8 +114,10 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
   const stageNames = [...new Set(results.steps.flatMap((step) => Object.keys(step.details.gatewayStageP99Ms ?? {})))];
   lines.push('', 'The gateway\'s own p99 over the measured window, from its histograms (`gateway_authorisation_duration_seconds`, '
     + '`gateway_stage_duration_seconds`; bucket resolution): far below the generator\'s p99 means the time went before the gateway '
-    + 'cut the frame (queued in the socket, a starved CPU), not inside it.', '');
+    + 'cut the frame (queued in the socket, a starved CPU), not inside it. On the embedded profile the decision log\'s disk write '
+    + '(`gateway_decision_log_write_seconds`, timed in its writer thread) is the disk\'s part of the persist stage.', '');
   const grouped = results.steps.some((step) => (step.details.decisionsPerBatch ?? 0) > 0);
+  const logWrites = results.steps.some((step) => step.details.decisionLogWriteP99Ms !== undefined);
   const services = results.steps.some((step) => step.details.servicesCpuMicrosPerRequest !== undefined);
   const serviceCpu = (details: StepRecord['details']): string => {
     const perRequest = details.servicesCpuMicrosPerRequest;
@@ -123,10 +125,12 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
     return `${perRequest.cassandra ?? '-'} / ${perRequest.redis ?? '-'} / ${perRequest.etcd1 ?? '-'}`;
   };
   lines.push(table(['offered/s', 'generator p99 ms', 'gateway p99 ms', ...stageNames.map((stage) => `${stage} p99 ms`), 'stand-ins',
+    ...(logWrites ? ['decision log disk write p99 ms (batches)'] : []),
     ...(grouped ? ['decisions per Cassandra batch'] : []),
     ...(services ? ['Cassandra / Redis / etcd CPU µs/req'] : [])],
   results.steps.map(({ line, details }) => [line.offeredPerSec, line.p99Ms, details.gatewayP99Ms ?? '',
     ...stageNames.map((stage) => details.gatewayStageP99Ms?.[stage] ?? ''), details.gatewayStandIns,
+    ...(logWrites ? [`${details.decisionLogWriteP99Ms ?? ''} (${details.decisionLogWrites ?? ''})`] : []),
     ...(grouped ? [details.decisionsPerBatch ?? ''] : []),
     ...(services ? [serviceCpu(details)] : [])])));
   lines.push('', 'Response codes (DE 39) per step, and answers that differ from what the demo seed should give:', '');

@@ -73,6 +73,7 @@ test('npm run bench -- --smoke prints one line per rate, answers every request a
     assert.match(chart, /data-reference="budget"/);
     const report = readFileSync(join(outDir, 'benchmarks.md'), 'utf8');
     assert.match(report, /## ISO 8583 load, embedded profile/);
+    assert.match(report, /decision log disk write p99 ms \(batches\)/);
     assert.match(report, /\*\*Smoke run\*\*/);
     assert.match(report, /^\| 200 \| \d+ \|/m);
     assert.match(report, /POST \/v1\/authorise/);
