@@ -17,7 +17,8 @@ import { runLadder, runStep, type LadderOptions } from './load/ladder';
 import { renderLatencyChart } from './load/latency-chart';
 import { HELP, parseBenchArgs, type BenchOptions } from './load/options';
 import { DEFAULT_MIX } from './load/request-mix';
-import { machineInfo, TARGETS, verdicts, type LoadResults, type StepRecord } from './load/results';
+import { machineInfo, TARGETS, verdicts, type LoadResults, type LoadSettings, type StepRecord } from './load/results';
+import { serviceAgeSeconds } from './load/service-cpu';
 
 function say(text: string): void {
   process.stderr.write(`bench: ${text}\n`);
@@ -86,7 +87,35 @@ async function cpuProfile(options: BenchOptions, ladder: LadderOptions): Promise
   say(`raw profile kept at ${join(profileDir, file)} (open it in Chrome DevTools > Performance)`);
 }
 
+/** The warm-up's step number (its seed and its tag in the requests' keys); 99 is the CPU profile's. */
+const SERVICES_WARMUP_STEP = 98;
+
+/**
+ * Stack: a Cassandra node that started minutes ago is still compiling its hot paths; warm it (and
+ * Redis, etcd) with an unmeasured run first, so the ladder measures the services as they run for
+ * days. Reported in the results' settings either way.
+ */
+async function warmServices(options: BenchOptions, ladder: LadderOptions): Promise<LoadSettings['servicesWarmup']> {
+  if (options.profile !== 'stack' || options.servicesWarmupSeconds <= 0) return undefined;
+  const age = serviceAgeSeconds('cassandra');
+  const ran = age !== undefined && age < options.servicesFreshMinutes * 60;
+  const record = { seconds: options.servicesWarmupSeconds, ratePerSec: options.servicesWarmupRate,
+    cassandraAgeSeconds: age === undefined ? null : Math.round(age), ran };
+  if (!ran) {
+    say(age === undefined
+      ? 'services warm-up skipped: no Cassandra started by scripts/services.sh to date'
+      : `services warm-up skipped: Cassandra has run for ${Math.round(age / 60)} min`);
+    return record;
+  }
+  say(`warming the services: Cassandra started ${Math.round(age)} s ago; ${options.servicesWarmupSeconds} s at `
+    + `${options.servicesWarmupRate}/s, not measured`);
+  await runStep({ ...ladder, warmupMs: 0, durationMs: options.servicesWarmupSeconds * 1000, onStep: () => undefined },
+    options.servicesWarmupRate, SERVICES_WARMUP_STEP);
+  return record;
+}
+
 async function ladderPart(options: BenchOptions, ladder: LadderOptions, printStep: (step: StepRecord) => void): Promise<void> {
+  const servicesWarmup = await warmServices(options, ladder);
   const steps = await runLadder(ladder);
   // A target stated at one rate (the stack's "no late answer at 1k/s") is measured even when the
   // ladder saturated below it, so its verdict is never "not measured".
@@ -107,6 +136,7 @@ async function ladderPart(options: BenchOptions, ladder: LadderOptions, printSte
       mix: [...DEFAULT_MIX.cards.map(([card, weight]) => ({ kind: card.name, weight, expectedResponseCode: card.expectedResponseCode })),
         { kind: 'reversal', weight: DEFAULT_MIX.reversal, expectedResponseCode: '00' },
         { kind: 'duplicate', weight: DEFAULT_MIX.duplicate, expectedResponseCode: 'as the original' }],
+      ...(servicesWarmup === undefined ? {} : { servicesWarmup }),
     },
     targets: TARGETS[options.profile],
     steps,

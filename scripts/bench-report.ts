@@ -236,7 +236,8 @@ export function writeBenchmarksReport(options: ReportOptions): string {
     '',
     '```bash',
     'npm run bench                                  # embedded: rate ladder to saturation, autocannon, report',
-    'npm run bench:stack                            # the same on Redis, etcd and Cassandra (npm run services:up first)',
+    'npm run bench:stack                            # the same on Redis, etcd and Cassandra (npm run services:up first;',
+    '                                               # a node started under 10 min ago is first warmed 60 s at 500/s)',
     'npm run bench -- --smoke                       # seconds; what CI runs (test/bench/load-smoke.test.ts)',
     'npm run bench -- --rates 20000 --seconds 30 --http-rates "" --metrics-under-rate 0   # one rate, longer',
     'npm run bench -- --rates 5000 --http-rates "" --metrics-under-rate 0 --cpu-profile-rate 5000   # with a CPU profile',
@@ -259,6 +260,11 @@ export function writeBenchmarksReport(options: ReportOptions): string {
       + 'is sent but not recorded. "late" counts responses after the 50 ms budget; "errors" counts requests with no response '
       + 'within 5 s after the last send. A rate is saturated when fewer than 95 % are answered within the window, p99 exceeds '
       + 'the budget, or over 1 % go unanswered; the ladder stops there.',
+    '- **Warm services (stack)**: when the Cassandra node started less than 10 minutes before the ladder, `bench:stack` first '
+      + 'drives it for 60 s at 500/s, unmeasured (`--services-warmup-seconds`, `--services-warmup-rate`, '
+      + '`--services-fresh-minutes`): a node that has just started is still compiling its hot paths, and the first 1,000/s runs '
+      + 'after a fresh start had hundreds to thousands late where later ones had none. The results file records what ran '
+      + '(`settings.servicesWarmup`).',
     '- **Mix** (demo cards, config/demo-seed.yaml): 62 approvals, declines for funds (51), lost (41), stolen (43), frozen (62), '
       + 'gambling block (57), expired (54) and unknown card (14), 12 full reversals of earlier approvals (0400, DE 90) and 9 '
       + 'retransmissions (the same bytes as an earlier request on another connection), per 100 requests. The benchmark lifts '

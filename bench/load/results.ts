@@ -144,6 +144,11 @@ export interface LoadSettings {
   budgetMs: number;
   drainTimeoutSeconds: number;
   mix: Array<{ kind: string; weight: number; expectedResponseCode: string }>;
+  /**
+   * Stack: what was run against the services before the ladder, unmeasured, and why (a fresh
+   * Cassandra node is warmed; an older one, or one not started by scripts/services.sh, is not).
+   */
+  servicesWarmup?: { seconds: number; ratePerSec: number; cassandraAgeSeconds: number | null; ran: boolean };
 }
 
 export interface LoadResults {

@@ -40,6 +40,27 @@ function servicePid(stateDir: string, service: BenchService): number | undefined
   }
 }
 
+/** Seconds since a process started (/proc/<pid>/stat starttime against /proc/uptime), or undefined. */
+export function processAgeSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // starttime is field 22 of stat, the 20th after the command name: clock ticks after boot.
+    const startTicks = Number(fields[19]);
+    const uptimeSeconds = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    if (!Number.isFinite(startTicks) || !Number.isFinite(uptimeSeconds)) return undefined;
+    return Math.max(0, uptimeSeconds - startTicks / CLOCK_TICKS_PER_SECOND);
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long ago a service started by scripts/services.sh started, or undefined (not running, not ours). */
+export function serviceAgeSeconds(service: BenchService, stateDir: string = servicesStateDir()): number | undefined {
+  const pid = servicePid(stateDir, service);
+  return pid === undefined ? undefined : processAgeSeconds(pid);
+}
+
 export type ServiceCpuSnapshot = Partial<Record<BenchService, number>>;
 
 export function servicesStateDir(env: NodeJS.ProcessEnv = process.env): string {

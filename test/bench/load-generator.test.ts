@@ -226,6 +226,23 @@ test('the smoke flag, or BENCH_SMOKE=1, makes a short run into a temp folder; th
   assert.throws(() => parseBenchArgs(['--profile', 'cloud'], {}, '/repo'), /embedded or stack/);
 });
 
+test('the stack warms a freshly started Cassandra for 60 s at 500/s by default; the embedded profile and smoke runs never do', () => {
+  const stack = parseBenchArgs(['--profile', 'stack'], {}, '/repo');
+  assert.ok(stack !== 'help');
+  assert.deepEqual([stack.servicesWarmupSeconds, stack.servicesWarmupRate, stack.servicesFreshMinutes], [60, 500, 10]);
+  const tuned = parseBenchArgs(['--profile', 'stack', '--services-warmup-seconds', '0', '--services-warmup-rate', '800',
+    '--services-fresh-minutes', '30'], {}, '/repo');
+  assert.ok(tuned !== 'help');
+  assert.deepEqual([tuned.servicesWarmupSeconds, tuned.servicesWarmupRate, tuned.servicesFreshMinutes], [0, 800, 30]);
+  const embedded = parseBenchArgs(['--services-warmup-seconds', '60'], {}, '/repo');
+  assert.ok(embedded !== 'help');
+  assert.equal(embedded.servicesWarmupSeconds, 0, 'nothing to warm without services');
+  const smoke = parseBenchArgs(['--profile', 'stack', '--smoke'], {}, '/repo');
+  assert.ok(smoke !== 'help');
+  assert.equal(smoke.servicesWarmupSeconds, 0);
+  assert.throws(() => parseBenchArgs(['--profile', 'stack', '--services-warmup-rate', '0'], {}, '/repo'), /positive/);
+});
+
 test("the gateway's histograms are read from /metrics text and their quantile is interpolated as Prometheus does", () => {
   const scrape = (decode: number[], hold: number[]): string => [
     '# TYPE gateway_stage_duration_seconds histogram',

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { processCpuSeconds, serviceCpuMicrosPerRequest, snapshotServiceCpu } from '../../bench/load/service-cpu';
+import { processAgeSeconds, processCpuSeconds, serviceAgeSeconds, serviceCpuMicrosPerRequest, snapshotServiceCpu } from '../../bench/load/service-cpu';
 
 test('reads a process\'s CPU seconds from /proc, growing as it works, and nothing for a pid that does not exist', () => {
   const before = processCpuSeconds(process.pid);
@@ -28,4 +28,18 @@ test('snapshots the services whose pid files name a live process, and reports pe
   assert.deepEqual(serviceCpuMicrosPerRequest({ cassandra: 10, redis: 1 }, { cassandra: 10.5, etcd1: 3 }, 1000),
     { cassandra: 500 });
   assert.deepEqual(serviceCpuMicrosPerRequest({ cassandra: 10 }, { cassandra: 11 }, 0), {});
+});
+
+test('a process\'s age comes from /proc: this one started seconds ago, pid 1 long before it; a service without a pid file has none', async () => {
+  const mine = processAgeSeconds(process.pid);
+  const ranForSeconds = process.uptime();
+  assert.ok(mine !== undefined && Math.abs(mine - ranForSeconds) < 2, `age ${String(mine)} s, process.uptime() ${ranForSeconds} s`);
+  const init = processAgeSeconds(1);
+  assert.ok(init !== undefined && init >= mine, 'pid 1 is older than this test');
+  assert.equal(processAgeSeconds(2 ** 22 + 12_345), undefined);
+  const stateDir = mkdtempSync(join(tmpdir(), 'bench-services-'));
+  assert.equal(serviceAgeSeconds('cassandra', stateDir), undefined);
+  writeFileSync(join(stateDir, 'cassandra.pid'), String(process.pid));
+  const age = serviceAgeSeconds('cassandra', stateDir);
+  assert.ok(age !== undefined && Math.abs(age - process.uptime()) < 2);
 });
