@@ -245,6 +245,7 @@ export function writeBenchmarksReport(options: ReportOptions): string {
     'npm run bench:codec; npm run bench:link        # codec and link micro-benchmarks',
     'npm run bench:ledger                           # the embedded ledger alone: worst single operation as its tables grow',
     'npm run bench:disk                             # O_DSYNC write time: appending against overwriting zero-filled blocks',
+    'npm run bench:log                              # one stand-in warn line, with and without the redaction paths',
     '```',
     '',
     '## Method',
