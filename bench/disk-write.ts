@@ -1,9 +1,10 @@
 /**
  * `npm run bench:disk`: the time of one O_DSYNC write on this machine's disk, appending to a file
- * against overwriting blocks zero-filled beforehand, idle and with busy loops on the cores. This is
- * the measurement behind the embedded decision log's zero-filled tail (src/store/zero-filled-tail.ts):
- * a write that grows the file also waits for the file system's journal commit, run by a kernel
- * thread that must first get a CPU.
+ * against overwriting blocks zero-filled beforehand, idle and with busy loops on the cores: a write
+ * that grows the file also waits for the file system's journal commit, run by a kernel thread that
+ * must first get a CPU. The embedded decision log appends; writing it in place over a zero-filled
+ * tail was tried and reverted (bench/results/notes.md, sixth session), and this is how the effect
+ * on the write itself can be measured again.
  *
  *   npm run bench:disk -- [--dir var] [--writes 2000] [--bytes 2000] [--busy 0,2] [--rounds 2]
  *
@@ -38,7 +39,7 @@ export function timeWrites(dir: string, mode: WriteMode, writes: number, bytes: 
   rmSync(path, { force: true });
   const record = Buffer.alloc(bytes, 0x61);
   if (mode === 'overwrite') {
-    // What the decision log's tail does: zeros written and flushed before any record goes there.
+    // Zeros written and flushed before any record goes there, as a write-ahead log's segment is.
     const fill = openSync(path, 'w', 0o600);
     const zeros = Buffer.alloc(1024 * 1024);
     for (let position = 0; position < writes * bytes; position += zeros.length) writeSync(fill, zeros, 0, zeros.length, position);

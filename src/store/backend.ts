@@ -46,8 +46,6 @@ export async function openStoreBackend(config: GatewayConfig, logger: Logger, re
   const decisions = new FileDecisionLog({
     path: config.store.embedded.decisionLogPath, recentPerCard: 100, maxKeys: config.authorise.recentDecisions,
     onBatchWritten: (seconds) => writeSeconds.observe(seconds),
-    onTailFailure: (error) => logger.warn({ err: error },
-      'decision log: writing zeros ahead of the records failed; batches now grow the file (slower durable writes)'),
     onWriterFailure: (error) => logger.error({ err: error }, 'decision log writer thread died: no decision can be made durable'),
   });
   logger.info({ decisionLogPath: config.store.embedded.decisionLogPath }, 'embedded store opened');

@@ -1,12 +1,12 @@
 /**
- * The thread behind DurableAppender (durable-append.ts): waits for a submitted batch, writes it at
- * its position in the O_DSYNC file descriptor it was given, and publishes that the batch is on disk. It runs no
+ * The thread behind DurableAppender (durable-append.ts): waits for a submitted batch, writes it to
+ * the O_DSYNC file descriptor it was given, and publishes that the batch is on disk. It runs no
  * event loop work of its own; everything it shares with the main thread is in two SharedArrayBuffers.
  */
 import { writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
-import { Slot, positionOf, type AppendThreadData } from './durable-append-protocol';
+import { Slot, type AppendThreadData } from './durable-append-protocol';
 
 function run(data: AppendThreadData): void {
   const control = new Int32Array(data.control);
@@ -19,14 +19,11 @@ function run(data: AppendThreadData): void {
     const seq = Atomics.load(control, Slot.SubmittedSeq);
     const start = Atomics.load(control, Slot.SubmittedStart);
     const length = Atomics.load(control, Slot.SubmittedLength);
-    const position = positionOf(Atomics.load(control, Slot.SubmittedPositionHigh),
-      Atomics.load(control, Slot.SubmittedPositionLow));
     const startedMs = performance.now();
     let errno = 0;
     try {
       for (let written = 0; written < length;) {
-        written += writeSync(data.fd, bytes, start + written, length - written,
-          data.positioned ? position + written : null);
+        written += writeSync(data.fd, bytes, start + written, length - written);
       }
     } catch (error: unknown) {
       const code = (error as { errno?: unknown }).errno;

@@ -1,6 +1,6 @@
 /**
- * Durable writes to a file opened with O_DSYNC, each at the position the caller gives, made by a
- * thread of their own so the event loop never waits for the disk.
+ * Durable appends to a file opened with O_DSYNC, written by a thread of their own so the event loop
+ * never waits for the disk.
  *
  * Two halves of one shared buffer: the caller fills one while the thread writes the other, and a
  * batch is submitted only once the previous one is on disk, so there is one write in flight at a
@@ -19,7 +19,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CONTROL_SLOTS, Slot, positionHalves, type AppendThreadData } from './durable-append-protocol';
+import { CONTROL_SLOTS, Slot, type AppendThreadData } from './durable-append-protocol';
 
 export class DurableAppender {
   private readonly control: Int32Array;
@@ -32,19 +32,17 @@ export class DurableAppender {
   private threadFailure: Error | undefined;
 
   /**
-   * `onThreadFailure` runs if the thread dies: nothing in flight will complete. `positioned`: each
-   * batch goes at its submitted position (a regular file); false writes at the descriptor's own
-   * offset (a pipe or a device, which has no position). `threadScript` is for tests (a thread that
-   * fails); the gateway always runs durable-append-thread.js.
+   * `onThreadFailure` runs if the thread dies: nothing in flight will complete. `threadScript` is
+   * for tests (a thread that fails); the gateway always runs durable-append-thread.js.
    */
   constructor(fd: number, halfBytes: number, onThreadFailure: (error: Error) => void,
-    threadScript: string = join(__dirname, 'durable-append-thread.js'), positioned = true) {
+    threadScript: string = join(__dirname, 'durable-append-thread.js')) {
     const control = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
     const batches = new SharedArrayBuffer(halfBytes * 2);
     this.control = new Int32Array(control);
     this.halfBytes = halfBytes;
     this.halves = [Buffer.from(batches, 0, halfBytes), Buffer.from(batches, halfBytes, halfBytes)];
-    const workerData: AppendThreadData = { fd, control, batches, positioned };
+    const workerData: AppendThreadData = { fd, control, batches };
     this.thread = new Worker(threadScript, { workerData, name: 'decision-log-writer' });
     const failed = (error: Error): void => {
       if (this.threadFailure !== undefined) return;
@@ -72,17 +70,11 @@ export class DurableAppender {
     return this.fillHalf === 0 ? this.halves[0] : this.halves[1];
   }
 
-  /**
-   * Hands `length` bytes of fillBuffer, from `offset`, to the thread, to be written at `position`
-   * in the file. Only when not busy.
-   */
-  submit(offset: number, length: number, position: number): void {
+  /** Hands `length` bytes of fillBuffer, from `offset`, to the thread. Only when not busy. */
+  submit(offset: number, length: number): void {
     const control = this.control;
-    const [high, low] = positionHalves(position);
     Atomics.store(control, Slot.SubmittedStart, this.fillHalf * this.halfBytes + offset);
     Atomics.store(control, Slot.SubmittedLength, length);
-    Atomics.store(control, Slot.SubmittedPositionHigh, high);
-    Atomics.store(control, Slot.SubmittedPositionLow, low);
     this.submitted++;
     Atomics.store(control, Slot.SubmittedSeq, this.submitted);
     Atomics.notify(control, Slot.SubmittedSeq);

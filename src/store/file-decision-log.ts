@@ -1,20 +1,7 @@
 /**
  * The embedded decision log: one JSON line per decision in a local file, made durable by group
  * commit. The file is opened with O_DSYNC, so a write() returns only once its data is on disk, as
- * write + fdatasync would, in one system call. Batches are written in place over a zero-filled tail
- * kept ahead of them (zero-filled-tail.ts), not appended: an O_DSYNC write that grows the file also
- * waits for a journal commit, and under load that wait was most of the write's tail. A graceful
- * close cuts the tail off, so the file at rest ends with its last record; after a crash it ends in
- * zeros, which the next start reads past. (A failed write's range stays as the write left it, NUL
- * bytes included, and reads back as one unreadable line.)
- *
- * What a power loss can leave (a process crash cannot: the page cache survives it): a batch written
- * in place may reach the disk in part, any of its pages and not others, where an append's new size
- * was committed only after its data. The next start skips the lines a gap breaks, but loads whole
- * lines after the gap, though their decisions were never acknowledged. The embedded ledger is not
- * rebuilt from this file, so such a record shows only in repeat matching and GET /v1/decisions. A
- * checksum per batch would close this; it is not built (the embedded store is for development and
- * demonstration). Writes are made by a thread of their own
+ * write + fdatasync would, in one system call. Writes are made by a thread of their own
  * (durable-append.ts), one batch at a time: decisions appended while a batch is being written are
  * serialised into the other half of a shared buffer and go together in the next write. Every
  * append resolves only after its own batch's write: durability costs one disk flush per batch, not
@@ -33,7 +20,7 @@
  * skipped: it was never acknowledged, so no answer depended on it.
  */
 import {
-  closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync, existsSync, mkdirSync,
+  closeSync, constants, openSync, writeSync, existsSync, mkdirSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { getSystemErrorName } from 'node:util';
@@ -41,7 +28,6 @@ import { LRUCache } from 'lru-cache';
 import { isDecisionRecord, type DecisionLog, type DecisionRecord } from '../authorise/decision-log';
 import { DurableAppender } from './durable-append';
 import { readJsonLines } from './json-lines';
-import { ZeroFilledTail, dataEndOf } from './zero-filled-tail';
 
 const NEWLINE = 0x0a;
 /** Consecutive failed writes after which the log reports itself unwritable (until one succeeds). */
@@ -50,12 +36,6 @@ const FAILED_BATCHES_UNWRITABLE = 3;
 const FIRST_LINE_AT = 1;
 /** Each half of the writer's buffer: about 1,400 decisions of about 700 bytes. */
 const WRITE_HALF_BYTES = 1024 * 1024;
-/**
- * The zero-filled tail: another 8 MiB chunk (about 12,000 decisions) once less than 16 MiB is ready
- * ahead, each chunk starting at least two batches past the write position. At 20,000 decisions a
- * second that is a chunk every 0.6 s, with more than a second of writes ready.
- */
-const DEFAULT_TAIL = { aheadBytes: 16 * 1024 * 1024, chunkBytes: 8 * 1024 * 1024, guardBytes: 2 * WRITE_HALF_BYTES };
 
 /** The thread reports a negative errno (EIO when the error carried none), which always has a name. */
 function writeFailure(errno: number): Error {
@@ -79,17 +59,10 @@ export interface FileDecisionLogOptions {
   onWriterFailure?: (error: Error) => void;
   /** Tests only: another writer thread speaking the same protocol (to make writes fail). */
   writerThreadScript?: string;
-  /** Tests only: the chunk size the file is read back in on start (default 8 MiB). */
-  loadChunkBytes?: number;
-  /**
-   * Called once if writing zeros ahead fails (a full disk, say): batches then grow the file, which
-   * works but waits on the file system's journal.
-   */
-  onTailFailure?: (error: Error) => void;
   /** After each batch on disk: how long its write() took in the writer thread (the disk's part). */
   onBatchWritten?: (writeSeconds: number) => void;
-  /** Tests only: the zero-filled tail's sizes (default DEFAULT_TAIL). */
-  tail?: { aheadBytes: number; chunkBytes: number; guardBytes: number };
+  /** Tests only: the chunk size the file is read back in on start (default 8 MiB). */
+  loadChunkBytes?: number;
 }
 
 export class FileDecisionLog implements DecisionLog {
@@ -101,10 +74,6 @@ export class FileDecisionLog implements DecisionLog {
   private readonly byKey: LRUCache<string, DecisionRecord> | undefined;
   private readonly byCard = new Map<string, DecisionRecord[]>();
   private readonly appender: DurableAppender;
-  /** Undefined when the log is not a regular file (a device, in tests): nothing to fill or cut. */
-  private readonly tail: ZeroFilledTail | undefined;
-  /** Where the next batch goes: the end of the data. */
-  private writePosition = 0;
   /** Appended this turn, not yet serialised. */
   private queue: PendingAppend[] = [];
   /**
@@ -125,33 +94,15 @@ export class FileDecisionLog implements DecisionLog {
     const directory = dirname(options.path);
     if (!existsSync(directory)) mkdirSync(directory, { recursive: true });
     this.byKey = options.maxKeys > 0 ? new LRUCache<string, DecisionRecord>({ max: options.maxKeys }) : undefined;
-    // Not O_APPEND: each batch is written at its position (on Linux O_APPEND would ignore it).
-    this.fd = openSync(options.path, constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
-    let tail: ZeroFilledTail | undefined;
-    let appender: DurableAppender | undefined;
+    this.fd = openSync(options.path,
+      constants.O_APPEND | constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
     try {
-      const fileBytes = this.loadExisting();
-      // A pipe or a device has no position to write at, and nothing to fill ahead or cut.
-      const regularFile = fstatSync(this.fd).isFile();
-      appender = new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript, regularFile);
-      if (regularFile) {
-        tail = new ZeroFilledTail(options.path, fileBytes, {
-          ...(options.tail ?? DEFAULT_TAIL),
-          onChunkDone: (error) => {
-            if (error !== undefined) options.onTailFailure?.(error);
-            this.advance();
-          },
-        });
-      }
+      this.loadExisting();
     } catch (error: unknown) {
-      // The thread holds no batch yet: stopping it is immediate.
-      void appender?.stop();
       closeSync(this.fd);
       throw error;
     }
-    this.appender = appender;
-    this.tail = tail;
-    this.tail?.keepAhead(this.writePosition);
+    this.appender = new DurableAppender(this.fd, WRITE_HALF_BYTES, this.failAll, options.writerThreadScript);
   }
 
   /**
@@ -166,22 +117,15 @@ export class FileDecisionLog implements DecisionLog {
     return this.byKey?.size ?? 0;
   }
 
-  /**
-   * Reads the file back up to the end of its data (json-lines.ts: in chunks, so its size is not
-   * bounded by V8's longest string) and sets the write position there. Returns the file's size.
-   */
-  private loadExisting(): number {
-    const dataEnd = dataEndOf(this.fd);
-    const read = readJsonLines(this.fd,
-      { chunkBytes: this.options.loadChunkBytes, maxLineBytes: WRITE_HALF_BYTES, endOffset: dataEnd },
+  /** Reads the file back (json-lines.ts: in chunks, so its size is not bounded by V8's longest string). */
+  private loadExisting(): void {
+    const read = readJsonLines(this.fd, { chunkBytes: this.options.loadChunkBytes, maxLineBytes: WRITE_HALF_BYTES },
       (value) => {
         // A torn line (a crash or a failed write mid-batch) was never acknowledged: skipped.
         if (isDecisionRecord(value)) this.index(value);
       });
-    this.writePosition = dataEnd;
     // End a torn last line, so the next record starts on a line of its own instead of joining it.
-    if (read.endsTorn) this.writePosition += writeSync(this.fd, '\n', dataEnd);
-    return Math.max(this.writePosition, fstatSync(this.fd).size);
+    if (read.endsTorn) writeSync(this.fd, '\n');
   }
 
   private index(record: DecisionRecord): void {
@@ -262,26 +206,14 @@ export class FileDecisionLog implements DecisionLog {
     this.queue = rest;
   }
 
-  /**
-   * Hands the fill half to the writer at the write position, unless a chunk of zeros is being
-   * written over that range: then it waits for the chunk (the tail calls advance when done). A
-   * failed batch's range is not reused: it may hold part of the batch, and the next one starts on a
-   * fresh line after it.
-   */
   private submit(): void {
-    let start = FIRST_LINE_AT;
-    if (this.failedBatchesInARow > 0) start--;
-    const length = this.fillEnd - start;
-    if (this.tail !== undefined && !this.tail.mayWrite(this.writePosition, this.writePosition + length)) return;
-    if (start < FIRST_LINE_AT) this.appender.fillBuffer[start] = NEWLINE;
     this.inFlight = this.filling;
     this.filling = [];
-    this.appender.submit(start, length, this.writePosition);
-    this.writePosition += length;
+    let start = FIRST_LINE_AT;
+    if (this.failedBatchesInARow > 0) this.appender.fillBuffer[--start] = NEWLINE;
+    this.appender.submit(start, this.fillEnd - start);
     this.fillEnd = FIRST_LINE_AT;
     this.appender.whenDone().then(this.advance, this.advance);
-    // Closing: the zeros would be cut off at once.
-    if (!this.closed) this.tail?.keepAhead(this.writePosition);
   }
 
   /** Settles the batch in flight once it is finished: indexed and resolved, or all rejected. */
@@ -324,10 +256,7 @@ export class FileDecisionLog implements DecisionLog {
     return recent.slice(-limit).reverse();
   }
 
-  /**
-   * Writes queued appends (they become durable and resolve), then cuts the zero-filled tail off
-   * and closes the file.
-   */
+  /** Writes queued appends (they become durable and resolve), then closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -336,17 +265,10 @@ export class FileDecisionLog implements DecisionLog {
       if (this.appender.busy) {
         await new Promise<void>((resolve) => { this.whenIdle = resolve; });
         this.whenIdle = undefined;
-      } else if (this.tail?.busy === true) {
-        // The next batch waits for a chunk of zeros over its range.
-        await new Promise((resolve) => setTimeout(resolve, 1));
       }
       this.flush();
     }
     await this.appender.stop();
-    if (this.tail !== undefined) {
-      await this.tail.close();
-      ftruncateSync(this.fd, this.writePosition);
-    }
     closeSync(this.fd);
   }
 }

@@ -18,18 +18,16 @@ export interface JsonLinesReadOptions {
    * records) and are passed to onLine as unparsable without being gathered in memory.
    */
   maxLineBytes: number;
-  /** Read up to this byte (default: the file's size when called). */
-  endOffset?: number;
 }
 
 export interface JsonLinesSummary {
-  /** The last byte read was not a newline: the last line is torn (a crash mid-write). */
+  /** The file's last byte was not a newline: its last line is torn (a crash mid-write). */
   endsTorn: boolean;
 }
 
 /**
- * Calls onLine for every non-empty line of the open file `fd`, from its start to `endOffset` (or its
- * size when called), in order, with the parsed value, or `undefined` when the line is not JSON (a torn or
+ * Calls onLine for every non-empty line of the open file `fd`, from its start to its size when
+ * called, in order, with the parsed value, or `undefined` when the line is not JSON (a torn or
  * over-long line).
  */
 export function readJsonLines(fd: number, options: JsonLinesReadOptions,
@@ -58,7 +56,7 @@ export function readJsonLines(fd: number, options: JsonLinesReadOptions,
   };
   // Up to the size the file has now: what is appended meanwhile is not read, and a device that
   // never ends (/dev/zero, /dev/full report size 0) is not read at all.
-  const size = options.endOffset ?? fstatSync(fd).size;
+  const size = fstatSync(fd).size;
   while (position < size) {
     const read = readSync(fd, chunk, 0, Math.min(chunk.length, size - position), position);
     if (read === 0) break;

@@ -1,16 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, constants, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { DurableAppender } from '../../src/store/durable-append';
-import { positionHalves, positionOf } from '../../src/store/durable-append-protocol';
 
 function openDsync(path: string): number {
-  return openSync(path, constants.O_CREAT | constants.O_RDWR | constants.O_DSYNC, 0o600);
+  return openSync(path, constants.O_APPEND | constants.O_CREAT | constants.O_WRONLY | constants.O_DSYNC, 0o600);
 }
 
-test('batches reach the file at their positions; the next half fills while one is being written', async () => {
+test('batches reach the file in order; the next half fills while one is being written', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'durable-append-')), 'log');
   const fd = openDsync(path);
   const appender = new DurableAppender(fd, 4096, (error) => assert.fail(error));
@@ -18,8 +17,7 @@ test('batches reach the file at their positions; the next half fills while one i
     assert.equal(appender.busy, false);
     assert.equal(appender.poll(), undefined, 'nothing in flight: nothing to report');
     let end = appender.fillBuffer.write('first batch\n', 0, 'latin1');
-    const firstLength = end;
-    appender.submit(0, end, 0);
+    appender.submit(0, end);
     assert.equal(appender.busy, true);
     // The half being written is not the one handed out now.
     const next = appender.fillBuffer;
@@ -29,16 +27,10 @@ test('batches reach the file at their positions; the next half fills while one i
     assert.equal(appender.poll(), 0, 'the first batch is on disk');
     assert.equal(appender.busy, false);
     assert.equal(appender.poll(), undefined, 'a finished batch is reported once');
-    appender.submit(0, end, firstLength);
+    appender.submit(0, end);
     await appender.whenDone();
     assert.equal(appender.poll(), 0);
     assert.equal(readFileSync(path, 'latin1'), 'first batch\nsecond batch\n');
-    // In place, not appended: a batch at position 6 overwrites what is there.
-    end = appender.fillBuffer.write('BATCH', 0, 'latin1');
-    appender.submit(0, end, 6);
-    await appender.whenDone();
-    assert.equal(appender.poll(), 0);
-    assert.equal(readFileSync(path, 'latin1'), 'first BATCH\nsecond batch\n');
   } finally {
     await appender.stop();
     closeSync(fd);
@@ -51,7 +43,7 @@ test('a failed write reports its errno, and the thread goes on to the next batch
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       const end = appender.fillBuffer.write('lost\n', 0, 'latin1');
-      appender.submit(0, end, 0);
+      appender.submit(0, end);
       await appender.whenDone();
       assert.equal(appender.poll(), -osConstants.errno.ENOSPC);
     }
@@ -78,35 +70,5 @@ test('a writer thread that dies is reported once, and the appender says it has f
   } finally {
     await appender.stop();
     closeSync(fd);
-  }
-});
-
-test('a position past 4 GiB reaches the thread whole (two 32-bit slots)', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'durable-append-')), 'sparse-log');
-  const fd = openDsync(path);
-  const appender = new DurableAppender(fd, 4096, (error) => assert.fail(error));
-  const position = 2 ** 32 + 2 ** 31 + 7;
-  try {
-    const end = appender.fillBuffer.write('far\n', 0, 'latin1');
-    appender.submit(0, end, position);
-    await appender.whenDone();
-    assert.equal(appender.poll(), 0);
-    assert.equal(fstatSync(fd).size, position + end, 'a sparse file: nothing is written before the batch');
-    const back = Buffer.alloc(end);
-    readSync(fd, back, 0, end, position);
-    assert.equal(back.toString('latin1'), 'far\n');
-  } finally {
-    await appender.stop();
-    closeSync(fd);
-    rmSync(path, { force: true });
-  }
-});
-
-test('file positions split into the two slots and back, up to 2^53', () => {
-  for (const position of [0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 2 ** 31 + 7, 2 ** 53 - 1]) {
-    const [high, low] = positionHalves(position);
-    assert.ok(Number.isInteger(high) && high >= 0 && high < 2 ** 31, `high half of ${position}`);
-    assert.ok(low >= -(2 ** 31) && low < 2 ** 31, `low half of ${position} fits an Int32 slot`);
-    assert.equal(positionOf(high, new Int32Array([low])[0]!), position);
   }
 });
