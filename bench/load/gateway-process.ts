@@ -34,14 +34,20 @@ export function repoDir(): string {
   return existsSync(join(fromDist, 'package.json')) && existsSync(join(fromDist, 'src')) ? fromDist : resolve(__dirname, '..', '..');
 }
 
-function freePort(): Promise<number> {
+/**
+ * A loopback TCP port free a moment ago (the kernel's pick for port 0), for a process started
+ * next: the gateway here, a Redis or a Prometheus in tests. Another process may take it first.
+ */
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
+      server.close(() => {
+        if (typeof address === 'object' && address !== null) resolvePort(address.port);
+        else reject(new Error('no TCP port was bound'));
+      });
     });
   });
 }

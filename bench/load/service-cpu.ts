@@ -15,16 +15,24 @@ export type BenchService = (typeof BENCH_SERVICES)[number];
 /** Clock ticks per second of /proc's utime and stime: 100 on Linux for every architecture we run. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** CPU seconds a process has used (all its threads, living and exited), or undefined if unreadable. */
-export function processCpuSeconds(pid: number): number | undefined {
-  let stat: string;
+/**
+ * The fields of /proc/<pid>/stat after the command name (field 3, the state, is index 0), or
+ * undefined if unreadable. The command name (field 2) can hold spaces and parentheses: fields are
+ * counted after its last ')'.
+ */
+function statFieldsAfterName(pid: number): string[] | undefined {
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
-  // The command name (field 2) can hold spaces and parentheses: fields are counted after its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** CPU seconds a process has used (all its threads, living and exited), or undefined if unreadable. */
+export function processCpuSeconds(pid: number): number | undefined {
+  const fields = statFieldsAfterName(pid);
+  if (fields === undefined) return undefined;
   const userTicks = Number(fields[11]);
   const systemTicks = Number(fields[12]);
   if (!Number.isFinite(userTicks) || !Number.isFinite(systemTicks)) return undefined;
@@ -42,17 +50,13 @@ function servicePid(stateDir: string, service: BenchService): number | undefined
 
 /** Seconds since a process started (/proc/<pid>/stat starttime against /proc/uptime), or undefined. */
 export function processAgeSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // starttime is field 22 of stat, the 20th after the command name: clock ticks after boot.
-    const startTicks = Number(fields[19]);
-    const uptimeSeconds = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-    if (!Number.isFinite(startTicks) || !Number.isFinite(uptimeSeconds)) return undefined;
-    return Math.max(0, uptimeSeconds - startTicks / CLOCK_TICKS_PER_SECOND);
-  } catch {
-    return undefined;
-  }
+  const fields = statFieldsAfterName(pid);
+  if (fields === undefined) return undefined;
+  // starttime is field 22 of stat: clock ticks after boot.
+  const startTicks = Number(fields[19]);
+  const uptimeSeconds = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  if (!Number.isFinite(startTicks) || !Number.isFinite(uptimeSeconds)) return undefined;
+  return Math.max(0, uptimeSeconds - startTicks / CLOCK_TICKS_PER_SECOND);
 }
 
 /** How long ago a service started by scripts/services.sh started, or undefined (not running, not ours). */

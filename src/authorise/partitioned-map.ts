@@ -67,7 +67,10 @@ export class PartitionedMap<V> {
     return size;
   }
 
-  /** The Maps in use, each in its own insertion order: the one Map while small, the partitions after. */
+  /**
+   * The Maps in use, each in its own insertion order: the one Map while small, the partitions after.
+   * Read by the tests, which check when the map splits and how evenly keys spread.
+   */
   partitions(): readonly Map<string, V>[] {
     return this.maps;
   }

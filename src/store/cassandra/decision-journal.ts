@@ -86,7 +86,6 @@ function releaseLock(directory: string): void {
   }
 }
 
-
 function readSegment(path: string): { records: DecisionRecord[]; skipped: number } {
   const records: DecisionRecord[] = [];
   let skipped = 0;
