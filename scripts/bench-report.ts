@@ -124,12 +124,13 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
     if (perRequest === undefined) return '';
     return `${perRequest.cassandra ?? '-'} / ${perRequest.redis ?? '-'} / ${perRequest.etcd1 ?? '-'}`;
   };
-  lines.push(table(['offered/s', 'generator p99 ms', 'gateway p99 ms', ...stageNames.map((stage) => `${stage} p99 ms`), 'stand-ins',
+  lines.push(table(['offered/s', 'generator p99 ms', 'gateway p99 ms', ...stageNames.map((stage) => `${stage} p99 ms`), 'stand-ins', 'shed',
     ...(logWrites ? ['decision log disk write p99 ms (batches)'] : []),
     ...(grouped ? ['decisions per Cassandra batch'] : []),
     ...(services ? ['Cassandra / Redis / etcd CPU µs/req'] : [])],
   results.steps.map(({ line, details }) => [line.offeredPerSec, line.p99Ms, details.gatewayP99Ms ?? '',
     ...stageNames.map((stage) => details.gatewayStageP99Ms?.[stage] ?? ''), details.gatewayStandIns,
+    details.gatewayShed ?? '',
     ...(logWrites ? [`${details.decisionLogWriteP99Ms ?? ''} (${details.decisionLogWrites ?? ''})`] : []),
     ...(grouped ? [details.decisionsPerBatch ?? ''] : []),
     ...(services ? [serviceCpu(details)] : [])])));

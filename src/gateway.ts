@@ -81,6 +81,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     budgetMs: config.authorise.budgetMs,
     deadlineMarginMs: config.authorise.deadlineMarginMs,
     standIn: config.authorise.standIn,
+    shedding: config.authorise.shedding.enabled ? config.authorise.shedding : undefined,
   }, new AuthorisationMetrics(metrics.registry, config.authorise.budgetMs), logger.child({ part: 'acceptor' }),
   stages);
   const sweeper = new HoldExpirySweeper(backend.ledger, backend.shards, config.authorise.sweepIntervalMs,

@@ -116,6 +116,7 @@ export async function runStep(options: LadderOptions, rate: number, stepIndex: n
         }),
         generatorCpuSeconds: round3((generatorCpu.user + generatorCpu.system) / 1e6),
         gatewayStandIns: metricValue(after, 'gateway_stand_in_total') - metricValue(before, 'gateway_stand_in_total'),
+        gatewayShed: metricValue(after, 'gateway_shed_total') - metricValue(before, 'gateway_shed_total'),
         decisionsPerBatch: ratioOfIncreases(after, before, 'gateway_decision_batched_records_total',
           'gateway_decision_batches_total'),
         ...(serviceCpuBefore === undefined || serviceCpuAfter === undefined ? {} : {

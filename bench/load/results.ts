@@ -64,6 +64,11 @@ export interface StepDetails {
   /** The gateway's own count of answers by the stand-in policy at the deadline. */
   gatewayStandIns: number;
   /**
+   * The gateway's own count of requests shed by its overload limit: answered by the stand-in policy
+   * at once, without a decision. Absent in results recorded before shedding existed.
+   */
+  gatewayShed?: number;
+  /**
    * Stack only: decision records per Cassandra batch over the window (group commit, batch-group.ts);
    * 0 when the profile writes no batches.
    */

@@ -7,11 +7,19 @@
  * never reaches here (the link answers it); anything else is answered 12, and a request whose
  * decision fields are malformed is answered 30.
  *
- * Budget: each request's deadline is its arrival (when its frame was cut from the stream) plus the
- * budget. At the deadline less the margin, an undecided request is answered by the stand-in policy
- * (decline 91, or approve within the stand-in limit for a card in good standing). A request already
- * past that point when its turn comes is answered the same way without being processed. The late
- * decision never sends a second response; the authoriser reconciles it with what was answered.
+ * Budget: each request's deadline is its arrival (when the read that completed its frame came off
+ * the socket) plus the budget. At the deadline less the margin, an undecided request is answered by
+ * the stand-in policy (decline 91, or approve within the stand-in limit for a card in good standing).
+ * The late decision never sends a second response; the authoriser reconciles it with what was
+ * answered.
+ *
+ * Overload: when as many decisions are in flight as the adaptive limit allows (concurrency-limit.ts),
+ * an authorisation, financial request or reversal is answered by the stand-in policy at once, before
+ * any work is done for it (shed), instead of joining a queue whose every member would miss the
+ * deadline. A request already past its deadline when its turn comes is answered the same way.
+ * Advices are never shed: they report what already happened at the scheme. Whatever a stand-in
+ * answer approved (an advice acknowledged, a stand-in approval) is still decided afterwards and
+ * reconciled, so the ledger and the record match what the scheme was told.
  */
 import { performance } from 'node:perf_hooks';
 import type { IsoMessage } from '../iso8583';
@@ -27,6 +35,8 @@ import { decisionKindOf, readSchemeRequest, SchemeRequestFormatError, type Schem
 import { buildRefusal, buildResponse } from './response-builder';
 import { DeadlineQueue, type Deadlined } from './deadline-queue';
 import type { StageMetrics } from '../metrics/stage-metrics';
+import { AdaptiveConcurrencyLimit } from './concurrency-limit';
+import { EventLoopLag } from './event-loop-lag';
 
 export type StandInPolicy = 'decline' | 'approve-within-limits';
 
@@ -35,7 +45,15 @@ export interface AcceptorSettings {
   /** The stand-in answer goes this long before the deadline, to leave time to encode and write. */
   deadlineMarginMs: number;
   standIn: { policy: StandInPolicy; maxAmountMinor: number };
+  /**
+   * Overload shedding: the adaptive limit's bounds on decisions in flight, its target being half the
+   * time to the stand-in answer. Absent: never shed (every request is decided).
+   */
+  shedding?: { minInflight: number; maxInflight: number };
 }
+
+/** A cut takes a tenth off the limit, as in concurrency-limits' AIMD default. */
+const LIMIT_BACKOFF = 0.9;
 
 /** One request waiting for its decision; the only per-request object the acceptor makes. */
 class PendingAuthorisation implements Deadlined {
@@ -55,6 +73,8 @@ export class Acceptor implements SchemeRequestHandler {
   private readonly standInAfterMs: number;
   private inflightCount = 0;
   private idleWaiters: (() => void)[] = [];
+  private readonly limit: AdaptiveConcurrencyLimit | undefined;
+  private readonly loopLag: EventLoopLag | undefined;
 
   constructor(
     private readonly authoriser: Authoriser,
@@ -65,6 +85,19 @@ export class Acceptor implements SchemeRequestHandler {
   ) {
     this.standInAfterMs = settings.budgetMs - settings.deadlineMarginMs;
     this.deadlines = new DeadlineQueue(this.answerByStandIn, performance.now.bind(performance));
+    const shedding = settings.shedding;
+    this.limit = shedding === undefined ? undefined : new AdaptiveConcurrencyLimit({
+      targetMs: this.standInAfterMs / 2, minLimit: shedding.minInflight, maxLimit: shedding.maxInflight,
+      backoff: LIMIT_BACKOFF,
+    });
+    this.loopLag = shedding === undefined ? undefined : new EventLoopLag();
+    const limit = this.limit;
+    if (limit !== undefined) metrics.exportConcurrencyLimit(() => limit.current);
+  }
+
+  /** Decisions the adaptive limit allows in flight now; Infinity when shedding is off. */
+  get concurrencyLimit(): number {
+    return this.limit === undefined ? Number.POSITIVE_INFINITY : this.limit.current;
   }
 
   get inflight(): number {
@@ -92,14 +125,26 @@ export class Acceptor implements SchemeRequestHandler {
     const pending = new PendingAuthorisation(exchange, request, exchange.arrivalMs + this.standInAfterMs,
       mtiClass, receivedAtMs);
     if (nowMs >= pending.standInAtMs) {
-      // Already past its deadline when its turn came (queued behind backpressure): not processed.
+      // Already past its deadline when its turn came (queued behind backpressure).
       this.answerByStandIn(pending);
-      return;
+      if (!this.appliesAfterStandIn(pending)) return;
+    } else if (this.limit !== undefined && this.inflightCount >= this.limit.current && kind !== 'advice'
+      && kind !== 'financial-advice' && kind !== 'reversal-advice') {
+      this.shed(pending);
+      if (!this.appliesAfterStandIn(pending)) return;
     }
     this.inflightCount++;
     this.metrics.inflight.inc();
-    this.deadlines.push(pending);
+    if (!pending.answered) this.deadlines.push(pending);
     void this.decide(pending);
+  }
+
+  /**
+   * A stand-in answer that approved (an advice acknowledged, a stand-in approval) must still reach
+   * the ledger and the record; a stand-in decline changed nothing and needs no decision.
+   */
+  private appliesAfterStandIn(pending: PendingAuthorisation): boolean {
+    return pending.standInCode === ResponseCode.approved;
   }
 
   private async decide(pending: PendingAuthorisation): Promise<void> {
@@ -109,6 +154,11 @@ export class Acceptor implements SchemeRequestHandler {
     } catch (error) {
       this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
         'authorisation failed');
+    }
+    if (this.limit !== undefined) {
+      // From the read, plus how late the loop runs: the time its bytes may have sat in the kernel.
+      const decidedMs = performance.now();
+      this.limit.onDecision(decidedMs - pending.exchange.arrivalMs + this.loopLag!.currentMs, decidedMs);
     }
     if (pending.answered) {
       this.metrics.lateResults.inc();
@@ -152,9 +202,26 @@ export class Acceptor implements SchemeRequestHandler {
 
   private readonly answerByStandIn = (pending: PendingAuthorisation): void => {
     if (pending.answered) return;
-    pending.answered = true;
     this.metrics.budgetMisses.inc();
     this.metrics.standIns.inc();
+    const responseCode = this.answerStandIn(pending);
+    const request = pending.request;
+    this.logger.warn({ mti: request.mti, stan: request.stan, rrn: request.rrn, responseCode,
+      budgetMs: this.settings.budgetMs }, 'deadline reached: answered by stand-in policy');
+  };
+
+  /** Overload: answered by the stand-in policy before any work is done for it. */
+  private shed(pending: PendingAuthorisation): void {
+    this.metrics.shed.inc();
+    const responseCode = this.answerStandIn(pending);
+    const request = pending.request;
+    this.logger.warn({ mti: request.mti, stan: request.stan, rrn: request.rrn, responseCode,
+      inflight: this.inflightCount, limit: this.concurrencyLimit },
+    'overload: answered by stand-in policy without deciding');
+  }
+
+  private answerStandIn(pending: PendingAuthorisation): string {
+    pending.answered = true;
     const request = pending.request;
     let responseCode: string = ResponseCode.issuerUnavailable;
     if (request.kind === 'advice' || request.kind === 'financial-advice' || request.kind === 'reversal-advice') {
@@ -169,9 +236,8 @@ export class Acceptor implements SchemeRequestHandler {
       ? approvalCodeFor(`stand-in:${request.stan}:${request.transmissionDateTime}:${request.rrn}`) : '';
     this.respond(pending, buildResponse(pending.exchange.request, { responseCode, approvalCode,
       partialAmountMinor: undefined }), OUTCOME_STAND_IN, responseCode);
-    this.logger.warn({ mti: request.mti, stan: request.stan, rrn: request.rrn, responseCode,
-      budgetMs: this.settings.budgetMs }, 'deadline reached: answered by stand-in policy');
-  };
+    return responseCode;
+  }
 
   private standInApproves(request: SchemeRequest): boolean {
     if (this.settings.standIn.policy !== 'approve-within-limits') return false;
@@ -226,5 +292,6 @@ export class Acceptor implements SchemeRequestHandler {
 
   close(): void {
     this.deadlines.close();
+    this.loopLag?.close();
   }
 }

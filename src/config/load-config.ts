@@ -126,7 +126,13 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
   if (!validateConfig(tree)) {
     throw new ConfigError(`invalid configuration: ${describeSchemaErrors()}`);
   }
-  return deepFreeze(tree as unknown as GatewayConfig);
+  const config = tree as unknown as GatewayConfig;
+  const shedding = config.authorise.shedding;
+  if (shedding.minInflight > shedding.maxInflight) {
+    throw new ConfigError(`invalid configuration: /authorise/shedding: minInflight ${shedding.minInflight} `
+      + `is above maxInflight ${shedding.maxInflight}`);
+  }
+  return deepFreeze(config);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -88,6 +88,11 @@ export interface AuthoriseConfig {
   /** The stand-in answer goes this long before the deadline, leaving time to encode and write. */
   deadlineMarginMs: number;
   standIn: { policy: 'decline' | 'approve-within-limits'; maxAmountMinor: number };
+  /**
+   * Overload shedding: decisions in flight are held to an adaptive limit (between the bounds) that
+   * follows their latency; a request beyond it is answered by the stand-in policy without deciding.
+   */
+  shedding: { enabled: boolean; minInflight: number; maxInflight: number };
   holdExpiryDays: number;
   /** Expiry sweep period on the shard owner. */
   sweepIntervalMs: number;
@@ -122,6 +127,7 @@ export const configDefaults: GatewayConfig = {
     budgetMs: 50,
     deadlineMarginMs: 5,
     standIn: { policy: 'decline', maxAmountMinor: 2500 },
+    shedding: { enabled: true, minInflight: 16, maxInflight: 1024 },
     // Monzo's published choice (domain brief section 5): long enough for most presentments.
     holdExpiryDays: 7,
     sweepIntervalMs: 60_000,
@@ -179,7 +185,7 @@ export const configSchema = {
     authorise: {
       type: 'object',
       additionalProperties: false,
-      required: ['budgetMs', 'deadlineMarginMs', 'standIn', 'holdExpiryDays', 'sweepIntervalMs', 'shardCount',
+      required: ['budgetMs', 'deadlineMarginMs', 'standIn', 'shedding', 'holdExpiryDays', 'sweepIntervalMs', 'shardCount',
         'recentDecisions', 'cardDefaults'],
       properties: {
         budgetMs: { type: 'integer', minimum: 1, maximum: 60000 },
@@ -191,6 +197,16 @@ export const configSchema = {
           properties: {
             policy: { enum: ['decline', 'approve-within-limits'] },
             maxAmountMinor: minorAmount,
+          },
+        },
+        shedding: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['enabled', 'minInflight', 'maxInflight'],
+          properties: {
+            enabled: { type: 'boolean' },
+            minInflight: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+            maxInflight: { type: 'integer', minimum: 1, maximum: 1_000_000 },
           },
         },
         holdExpiryDays: { type: 'integer', minimum: 1, maximum: 31 },

@@ -27,11 +27,14 @@ export class AuthorisationMetrics {
   readonly advicesApplied: Counter;
   readonly standIns: Counter;
   readonly formatErrors: Counter;
+  readonly shed: Counter;
   readonly inflight: Gauge;
+  private readonly registry: Registry;
 
   constructor(registry: Registry, budgetMs: number) {
+    this.registry = registry;
     const histogram = new FastHistogram('gateway_authorisation_duration_seconds',
-      'Time from the request frame cut from the stream to its response written, by MTI class and outcome.',
+      'Time from the request frame received (the socket read that completed it) to its response written, by MTI class and outcome.',
       ['mti_class', 'outcome'], BUDGET_FRACTIONS.map((fraction) => (budgetMs * fraction) / 1000), registry);
     this.latency = MTI_CLASSES.map((mtiClass) =>
       OUTCOMES.map((outcome) => histogram.child(mtiClass, outcome)));
@@ -61,8 +64,17 @@ export class AuthorisationMetrics {
       help: 'Responses decided by the stand-in policy at or past the deadline.' });
     this.formatErrors = new Counter({ name: 'gateway_format_errors_total', registers: [registry],
       help: 'Requests answered 30 because a field the decision needs was malformed.' });
+    this.shed = new Counter({ name: 'gateway_shed_total', registers: [registry],
+      help: 'Requests answered by the stand-in policy at once, without a decision, because the decisions in flight were at the adaptive limit (overload).' });
     this.inflight = new Gauge({ name: 'gateway_authorisations_inflight', registers: [registry],
       help: 'Requests accepted and not yet answered.' });
+  }
+
+  /** Exports the adaptive in-flight limit, read at scrape time; only when shedding is on. */
+  exportConcurrencyLimit(current: () => number): void {
+    const gauge: Gauge = new Gauge({ name: 'gateway_concurrency_limit', registers: [this.registry],
+      help: 'Decisions the overload limit allows in flight now; a request beyond it is answered by the stand-in policy without a decision.',
+      collect: () => gauge.set(current()) });
   }
 
   observe(mtiClass: number, outcome: number, seconds: number): void {

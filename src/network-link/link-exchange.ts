@@ -21,8 +21,9 @@ export interface ExchangeConnection {
 export class LinkExchange {
   readonly request: IsoMessage;
   /**
-   * performance.now() (monotonic, milliseconds) when the frame was cut from the TCP stream. The
-   * scheme's response window runs from here, so queueing inside the gateway counts against it.
+   * performance.now() (monotonic, milliseconds) when the socket read that completed the frame came
+   * in. The scheme's response window runs from here, so a frame that waited inside the gateway to be
+   * cut (reading paused at the in-flight limit) has that wait counted against its budget.
    */
   readonly arrivalMs: number;
   /** @internal the request's fixed header bytes (a copy), echoed on the response; null without. */

@@ -288,7 +288,10 @@ export class LinkSession implements ExchangeConnection {
   }
 
   private onFrame(frame: Buffer): void {
-    const arrivalMs = performance.now();
+    // When the read that completed this frame was delivered: a frame is cut from the latest chunk
+    // (reading pauses while whole frames wait to be cut), so that wait counts against its budget.
+    // Bytes Node buffered while reading was paused are stamped when delivered, a lower bound.
+    const arrivalMs = this.lastReceivedMs;
     this.counts[Tally.framesIn]! += 1;
     if (frame === KEEP_ALIVE_FRAME) {
       this.onKeepAlive();

@@ -1,7 +1,8 @@
 /**
  * The latency budget: the stand-in answer at the deadline, the late decision reconciled with it,
- * and requests already past their deadline when their turn comes. The ledger and decision log are
- * the real embedded ones, slowed by a delay so the decision misses the deadline on purpose.
+ * requests already past their deadline when their turn comes, and overload shedding at the adaptive
+ * in-flight limit. The ledger and decision log are the real embedded ones, slowed by a delay so the
+ * decision misses the deadline on purpose.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,7 +53,8 @@ const PAN = '5555555555554444';
 const BUDGET_MS = 60;
 const MARGIN_MS = 10;
 
-async function setUp(policy: StandInPolicy, balanceMinor: number) {
+async function setUp(policy: StandInPolicy, balanceMinor: number,
+  shedding?: { minInflight: number; maxInflight: number }) {
   const ledger = new SlowLedger({ retentionMs: 86_400_000 });
   const accountId = 'acct-deadline';
   const { cards, shards, panHasher } = await embeddedPartsWithOneCard(ledger,
@@ -65,7 +67,7 @@ async function setUp(policy: StandInPolicy, balanceMinor: number) {
   const metrics = new AuthorisationMetrics(registry, BUDGET_MS);
   const quiet = createLogger({ level: 'silent', destination: new Writable({ write(_c, _e, done) { done(); } }) });
   const acceptor = new Acceptor(authoriser, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
-    standIn: { policy, maxAmountMinor: 5_000 } }, metrics, quiet);
+    standIn: { policy, maxAmountMinor: 5_000 }, shedding }, metrics, quiet);
   return { ledger, decisions, acceptor, accountId, registry };
 }
 
@@ -131,6 +133,75 @@ test('decisions inside the budget are answered by the decision, not the stand-in
   await sleep(BUDGET_MS);
   assert.equal(connection.responses.length, 20);
   assert.ok(connection.responses.every((response) => response.message.getString(39) === '00'));
+  acceptor.close();
+  await decisions.close();
+});
+
+test('an advice already past its deadline when its turn comes is acknowledged and still applied', async () => {
+  const { ledger, decisions, acceptor, accountId } = await setUp('decline', 10_000);
+  const connection = new CapturingConnection();
+  const advice = schemeMessage({ mti: '0120', pan: PAN, amountMinor: 700, approvalCode: 'A1B2C3' });
+  acceptor.handleRequest(advice, new LinkExchange(connection, advice, performance.now() - BUDGET_MS, null));
+  assert.equal(connection.responses.length, 1, 'acknowledged at once');
+  assert.equal(connection.responses[0]!.message.getString(39), '00');
+  assert.equal(await acceptor.whenIdle(2_000), true);
+  assert.equal(ledger.applied, 1, 'the advice reached the ledger');
+  const account = await ledger.getAccount(accountId);
+  assert.equal(account?.availableMinor, 10_000 - 700, 'what the scheme already did is on the account');
+  assert.equal(connection.responses.length, 1, 'no second response');
+  acceptor.close();
+  await decisions.close();
+});
+
+test('at the adaptive in-flight limit an authorisation is answered 91 at once, without a decision', async () => {
+  const { ledger, decisions, acceptor, registry } = await setUp('decline', 10_000, { minInflight: 2, maxInflight: 2 });
+  ledger.delayMs = 150;
+  const connection = new CapturingConnection();
+  const send = () => {
+    const request = schemeMessage({ pan: PAN, amountMinor: 100 });
+    const arrivalMs = performance.now();
+    acceptor.handleRequest(request, new LinkExchange(connection, request, arrivalMs, null));
+    return arrivalMs;
+  };
+  send();
+  send();
+  assert.equal(connection.responses.length, 0, 'two in flight, inside the limit');
+  const shedAt = [send(), send(), send()];
+  assert.equal(connection.responses.length, 3, 'the three beyond the limit are answered at once');
+  connection.responses.forEach((response, i) => {
+    assert.equal(response.message.getString(39), '91');
+    assert.ok(response.atMs - shedAt[i]! < BUDGET_MS / 2, 'answered well before the deadline');
+  });
+  assert.equal(ledger.applied, 2, 'only the two in flight reached the ledger');
+  assert.match(await registry.metrics(), /^gateway_shed_total 3$/m);
+  assert.match(await registry.metrics(), /^gateway_concurrency_limit 2$/m);
+  assert.equal(await acceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses.length, 5, 'the two in flight answered too, once each');
+  assert.match(await registry.metrics(), /^gateway_budget_misses_total 2$/m, 'only the two decided late missed the budget');
+  acceptor.close();
+  await decisions.close();
+});
+
+test('advices are never shed, and a stand-in approval at the limit is still applied to the ledger', async () => {
+  const { ledger, decisions, acceptor, accountId } = await setUp('approve-within-limits', 10_000,
+    { minInflight: 1, maxInflight: 1 });
+  ledger.delayMs = 30;
+  const connection = new CapturingConnection();
+  const first = schemeMessage({ pan: PAN, amountMinor: 1_000 });
+  acceptor.handleRequest(first, new LinkExchange(connection, first, performance.now(), null));
+  const advice = schemeMessage({ mti: '0120', pan: PAN, amountMinor: 700, approvalCode: 'A1B2C3' });
+  acceptor.handleRequest(advice, new LinkExchange(connection, advice, performance.now(), null));
+  assert.equal(connection.responses.length, 0, 'the advice was not shed');
+  const shed = schemeMessage({ pan: PAN, amountMinor: 2_000 });
+  acceptor.handleRequest(shed, new LinkExchange(connection, shed, performance.now(), null));
+  assert.equal(connection.responses.length, 1, 'the authorisation beyond the limit is answered at once');
+  assert.equal(connection.responses[0]!.message.getString(11), shed.getString(11));
+  assert.equal(connection.responses[0]!.message.getString(39), '00', 'approved by the stand-in policy');
+  assert.equal(await acceptor.whenIdle(2_000), true);
+  assert.equal(ledger.applied, 3, 'all three reached the ledger');
+  const account = await ledger.getAccount(accountId);
+  assert.equal(account?.availableMinor, 10_000 - 1_000 - 700 - 2_000, 'the stand-in approval holds its amount');
+  assert.equal(connection.responses.length, 3);
   acceptor.close();
   await decisions.close();
 });

@@ -65,6 +65,17 @@ test('the Cassandra group commit defaults to 2 batches of at most 12 decisions; 
     (error: unknown) => error instanceof ConfigError && /groupCommit/.test(error.message));
 });
 
+test('overload shedding is on by default between 16 and 1024 in flight; a minimum above the maximum stops loading', () => {
+  assert.deepEqual(loadConfig({ env: {} }).authorise.shedding, { enabled: true, minInflight: 16, maxInflight: 1024 });
+  const off = loadConfig({ configDir: configDirWith('authorise:\n  shedding:\n    enabled: false\n', 'off.yaml'),
+    env: { GATEWAY_PROFILE: 'off' } });
+  assert.equal(off.authorise.shedding.enabled, false);
+  assert.equal(off.authorise.shedding.maxInflight, 1024, 'the other keys keep their defaults');
+  const dir = configDirWith('authorise:\n  shedding:\n    minInflight: 64\n    maxInflight: 32\n', 'bad.yaml');
+  assert.throws(() => loadConfig({ configDir: dir, env: { GATEWAY_PROFILE: 'bad' } }),
+    (error: unknown) => error instanceof ConfigError && /shedding: minInflight 64 is above maxInflight 32/.test(error.message));
+});
+
 test('an unknown profile stops loading naming GATEWAY_PROFILE', () => {
   assert.throws(() => loadConfig({ env: { GATEWAY_PROFILE: 'nowhere' } }),
     (error: unknown) => error instanceof ConfigError && /GATEWAY_PROFILE/.test(error.message));

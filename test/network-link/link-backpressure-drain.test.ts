@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IsoMessage } from '../../src/iso8583';
+import { encode, IsoMessage } from '../../src/iso8583';
 import {
-  approvalFor, authorisation, connectPeer, delay, HoldingAcceptor, metricValue, serverLink, signOn, startTestLinks, waitFor,
+  approvalFor, authorisation, connectPeer, delay, dialect, HoldingAcceptor, metricValue, serverLink, signOn, startTestLinks, waitFor,
 } from './harness';
 
 test('at the in-flight limit the link stops reading; answering frees slots and the rest flow in order', async () => {
@@ -107,7 +107,7 @@ test('drain with nothing in flight completes at once after the sign-off is answe
   }
 });
 
-test('the arrival time is taken when the frame is cut, before the acceptor sees it', async () => {
+test('the arrival time is taken when the frame is read, before the acceptor sees it', async () => {
   let arrival = 0;
   let seenAt = 0;
   const links = await startTestLinks([serverLink()], {
@@ -125,6 +125,44 @@ test('the arrival time is taken when the frame is cut, before the acceptor sees 
     const before = performance.now();
     await peer.requestOnce(authorisation(), 2000);
     assert.ok(arrival >= before && arrival <= seenAt, 'arrival is monotonic and precedes handling');
+  } finally {
+    peer.destroy();
+    await links.stop();
+  }
+});
+
+test('a frame held at the in-flight limit keeps the time it was read, so its wait counts against its budget', async () => {
+  const acceptor = new HoldingAcceptor();
+  const links = await startTestLinks([serverLink({ inflightMax: 1 })], acceptor);
+  const peer = await connectPeer(links.port);
+  try {
+    await signOn(peer);
+    const first = authorisation();
+    const second = authorisation();
+    // Both frames in one write, so they come in one read whatever the pause does to later reads.
+    const answers = [first, second].map((request) => new Promise<IsoMessage | undefined>((resolve) => {
+      peer.expect('0100', request.getString(11)!, 5000, (response) => resolve(response));
+    }));
+    peer.writeBytes(Buffer.concat([first, second].map((request) => {
+      const body = encode(dialect, request);
+      const frame = Buffer.alloc(2 + body.length);
+      frame.writeUInt16BE(body.length, 0);
+      body.copy(frame, 2);
+      return frame;
+    })));
+    await waitFor(() => acceptor.exchanges.length === 1, 2000, 'the first request in flight');
+    const firstExchange = acceptor.exchanges.splice(0, 1)[0]!;
+    await delay(80);
+    const answeredAt = performance.now();
+    firstExchange.respond(approvalFor(firstExchange.request));
+    await waitFor(() => acceptor.exchanges.length === 1, 2000, 'the second request handed over');
+    const secondExchange = acceptor.exchanges[0]!;
+    assert.equal(secondExchange.request.getString(11), second.getString(11));
+    // The second frame was read with the first; it was handed over 80 ms later.
+    assert.ok(secondExchange.arrivalMs < answeredAt - 50,
+      `read at ${secondExchange.arrivalMs.toFixed(1)}, first answered at ${answeredAt.toFixed(1)}`);
+    secondExchange.respond(approvalFor(secondExchange.request));
+    assert.equal((await Promise.all(answers)).filter((response) => response?.getString(39) === '00').length, 2);
   } finally {
     peer.destroy();
     await links.stop();
