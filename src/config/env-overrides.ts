@@ -6,7 +6,7 @@
  * hashing key) never live in config files: they are read from the environment where they are used.
  */
 
-export type EnvValueKind = 'string' | 'port' | 'list';
+export type EnvValueKind = 'string' | 'port' | 'list' | 'switch';
 
 export interface EnvOverride {
   variable: string;
@@ -27,6 +27,8 @@ export const envOverrides: readonly EnvOverride[] = [
     description: 'Port of the first scheme link.' },
   { variable: 'GATEWAY_LOG_LEVEL', path: ['log', 'level'], kind: 'string',
     description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
+  { variable: 'GATEWAY_SHEDDING', path: ['authorise', 'shedding', 'enabled'], kind: 'switch',
+    description: 'on or off: overload shedding at the adaptive in-flight limit (authorise.shedding.enabled).' },
   { variable: 'GATEWAY_STORE_BACKEND', path: ['store', 'backend'], kind: 'string',
     description: 'embedded (no services) or stack (Redis, etcd, Cassandra).' },
   { variable: 'GATEWAY_REDIS_URL', path: ['store', 'redis', 'url'], kind: 'string',
@@ -44,7 +46,7 @@ export class ConfigError extends Error {
 }
 
 /** Converts one variable's text to the value its key takes, or throws naming the variable. */
-export function parseEnvValue(override: EnvOverride, text: string): string | number | string[] {
+export function parseEnvValue(override: EnvOverride, text: string): string | number | boolean | string[] {
   switch (override.kind) {
     case 'string':
       return text;
@@ -53,6 +55,11 @@ export function parseEnvValue(override: EnvOverride, text: string): string | num
         throw new ConfigError(`${override.variable}: "${text}" is not a TCP port (0-65535)`);
       }
       return Number(text);
+    }
+    case 'switch': {
+      if (text === 'on' || text === 'true') return true;
+      if (text === 'off' || text === 'false') return false;
+      throw new ConfigError(`${override.variable}: "${text}" is not on or off`);
     }
     case 'list': {
       const items = text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);

@@ -71,6 +71,9 @@ test('overload shedding is on by default between 16 and 1024 in flight; a minimu
     env: { GATEWAY_PROFILE: 'off' } });
   assert.equal(off.authorise.shedding.enabled, false);
   assert.equal(off.authorise.shedding.maxInflight, 1024, 'the other keys keep their defaults');
+  assert.equal(loadConfig({ env: { GATEWAY_SHEDDING: 'off' } }).authorise.shedding.enabled, false);
+  assert.throws(() => loadConfig({ env: { GATEWAY_SHEDDING: 'maybe' } }),
+    (error: unknown) => error instanceof ConfigError && /GATEWAY_SHEDDING: "maybe" is not on or off/.test(error.message));
   const dir = configDirWith('authorise:\n  shedding:\n    minInflight: 64\n    maxInflight: 32\n', 'bad.yaml');
   assert.throws(() => loadConfig({ configDir: dir, env: { GATEWAY_PROFILE: 'bad' } }),
     (error: unknown) => error instanceof ConfigError && /shedding: minInflight 64 is above maxInflight 32/.test(error.message));
