@@ -14,11 +14,12 @@
  * answered.
  *
  * Overload: when as many decisions are in flight as the adaptive limit allows (concurrency-limit.ts),
- * an authorisation, financial request or reversal is answered by the stand-in policy at once, before
- * any work is done for it (shed), instead of joining a queue whose every member would miss the
- * deadline. A request already past its deadline when its turn comes is answered the same way.
- * Advices are never shed: they report what already happened at the scheme. Whatever a stand-in
- * answer approved (an advice acknowledged, a stand-in approval) is still decided afterwards and
+ * a request the stand-in policy would decline is answered so at once, before any work is done for
+ * it (shed), instead of joining a queue whose every member would miss the deadline. Advices (they
+ * report what already happened at the scheme) and requests the stand-in would approve are decided
+ * anyway: answering them by stand-in would need their decision afterwards all the same. A request
+ * already past its deadline when its turn comes is answered by the stand-in policy at once; if that
+ * answer approved (an advice acknowledged, a stand-in approval), it is still decided afterwards and
  * reconciled, so the ledger and the record match what the scheme was told.
  */
 import { performance } from 'node:perf_hooks';
@@ -52,8 +53,8 @@ export interface AcceptorSettings {
   shedding?: { minInflight: number; maxInflight: number };
 }
 
-/** A cut takes a tenth off the limit, as in concurrency-limits' AIMD default. */
-const LIMIT_BACKOFF = 0.9;
+/** The overload limit judges decisions per window of this length (concurrency-limit.ts). */
+const LIMIT_WINDOW_MS = 100;
 
 /** One request waiting for its decision; the only per-request object the acceptor makes. */
 class PendingAuthorisation implements Deadlined {
@@ -87,8 +88,8 @@ export class Acceptor implements SchemeRequestHandler {
     this.deadlines = new DeadlineQueue(this.answerByStandIn, performance.now.bind(performance));
     const shedding = settings.shedding;
     this.limit = shedding === undefined ? undefined : new AdaptiveConcurrencyLimit({
-      targetMs: this.standInAfterMs / 2, minLimit: shedding.minInflight, maxLimit: shedding.maxInflight,
-      backoff: LIMIT_BACKOFF,
+      targetMs: this.standInAfterMs / 2, windowMs: LIMIT_WINDOW_MS, minLimit: shedding.minInflight,
+      maxLimit: shedding.maxInflight,
     });
     this.loopLag = shedding === undefined ? undefined : new EventLoopLag();
     const limit = this.limit;
@@ -128,10 +129,14 @@ export class Acceptor implements SchemeRequestHandler {
       // Already past its deadline when its turn came (queued behind backpressure).
       this.answerByStandIn(pending);
       if (!this.appliesAfterStandIn(pending)) return;
-    } else if (this.limit !== undefined && this.inflightCount >= this.limit.current && kind !== 'advice'
-      && kind !== 'financial-advice' && kind !== 'reversal-advice') {
-      this.shed(pending);
-      if (!this.appliesAfterStandIn(pending)) return;
+    } else if (this.limit !== undefined && this.inflightCount >= this.limit.current) {
+      const standInCode = this.standInCodeFor(request);
+      // An advice is never shed, nor a request the stand-in policy would approve: answering it by
+      // stand-in still needs its decision afterwards, so shedding it would save nothing.
+      if (standInCode !== ResponseCode.approved) {
+        this.shed(pending, standInCode);
+        return;
+      }
     }
     this.inflightCount++;
     this.metrics.inflight.inc();
@@ -204,32 +209,40 @@ export class Acceptor implements SchemeRequestHandler {
     if (pending.answered) return;
     this.metrics.budgetMisses.inc();
     this.metrics.standIns.inc();
-    const responseCode = this.answerStandIn(pending);
+    if (this.limit !== undefined) {
+      // A deadline miss is a slow decision for the limit: a store that hangs must cut it too,
+      // though the hung decisions report nothing until they time out.
+      const nowMs = performance.now();
+      this.limit.onDecision(nowMs - pending.exchange.arrivalMs + this.loopLag!.currentMs, nowMs);
+    }
     const request = pending.request;
+    const responseCode = this.answerStandIn(pending, this.standInCodeFor(request));
     this.logger.warn({ mti: request.mti, stan: request.stan, rrn: request.rrn, responseCode,
       budgetMs: this.settings.budgetMs }, 'deadline reached: answered by stand-in policy');
   };
 
-  /** Overload: answered by the stand-in policy before any work is done for it. */
-  private shed(pending: PendingAuthorisation): void {
+  /** Overload: answered by the stand-in policy (a decline) before any work is done for it. */
+  private shed(pending: PendingAuthorisation, responseCode: string): void {
     this.metrics.shed.inc();
-    const responseCode = this.answerStandIn(pending);
+    this.answerStandIn(pending, responseCode);
     const request = pending.request;
     this.logger.warn({ mti: request.mti, stan: request.stan, rrn: request.rrn, responseCode,
       inflight: this.inflightCount, limit: this.concurrencyLimit },
     'overload: answered by stand-in policy without deciding');
   }
 
-  private answerStandIn(pending: PendingAuthorisation): string {
-    pending.answered = true;
-    const request = pending.request;
-    let responseCode: string = ResponseCode.issuerUnavailable;
+  /** What the stand-in policy answers: 00 to an advice or a stand-in approval, else 91. */
+  private standInCodeFor(request: SchemeRequest): string {
     if (request.kind === 'advice' || request.kind === 'financial-advice' || request.kind === 'reversal-advice') {
       // Advices are acknowledged, never declined; they are applied when the decision completes.
-      responseCode = ResponseCode.approved;
-    } else if (this.standInApproves(request)) {
-      responseCode = ResponseCode.approved;
+      return ResponseCode.approved;
     }
+    return this.standInApproves(request) ? ResponseCode.approved : ResponseCode.issuerUnavailable;
+  }
+
+  private answerStandIn(pending: PendingAuthorisation, responseCode: string): string {
+    pending.answered = true;
+    const request = pending.request;
     pending.standInCode = responseCode;
     const approvalCode = responseCode === ResponseCode.approved
       && (request.kind === 'authorisation' || request.kind === 'financial')

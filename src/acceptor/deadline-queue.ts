@@ -1,11 +1,14 @@
 /**
  * Requests waiting for their decision, in deadline order, with one timer for all of them.
  *
- * Every request gets the same budget from its arrival, so arrival order is deadline order and a
- * FIFO is a priority queue: push at the tail, expire from the head. One timer is armed for the
- * head's deadline instead of one setTimeout per request. Entries that were answered in time stay
- * in the queue until they reach the head and are skipped then (lazy deletion), so completing a
- * request costs nothing here.
+ * Every request gets the same budget from its arrival, so arrival order is deadline order, and the
+ * queue is nearly a FIFO: push at the tail, expire from the head. Nearly: a request's arrival is
+ * the socket read that completed its frame, and a frame held on one connection (at its in-flight
+ * limit) can be handed over after newer frames from another, so push walks back from the tail to
+ * its place (a step or two at most in practice). One timer is armed for the head's deadline
+ * instead of one setTimeout per request. Entries that were answered in time stay in the queue until
+ * they reach the head and are skipped then (lazy deletion), so completing a request costs nothing
+ * here.
  */
 export interface Deadlined {
   /** performance.now() at which the stand-in answer is due. */
@@ -26,8 +29,18 @@ export class DeadlineQueue<T extends Deadlined> {
   }
 
   push(entry: T): void {
-    this.entries.push(entry);
-    if (this.timer === undefined) this.arm(entry.standInAtMs);
+    const entries = this.entries;
+    let index = entries.length;
+    while (index > this.head && (entries[index - 1] as T).standInAtMs > entry.standInAtMs) index--;
+    if (index === entries.length) entries.push(entry);
+    else entries.splice(index, 0, entry);
+    if (this.timer === undefined) {
+      this.arm(entry.standInAtMs);
+    } else if (index === this.head) {
+      // Due before everything queued: the armed timer is for a later deadline.
+      clearTimeout(this.timer);
+      this.arm(entry.standInAtMs);
+    }
   }
 
   private arm(atMs: number): void {

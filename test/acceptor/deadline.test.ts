@@ -182,26 +182,27 @@ test('at the adaptive in-flight limit an authorisation is answered 91 at once, w
   await decisions.close();
 });
 
-test('advices are never shed, and a stand-in approval at the limit is still applied to the ledger', async () => {
+test('at the limit advices and requests the stand-in would approve are decided; only a stand-in decline is shed', async () => {
   const { ledger, decisions, acceptor, accountId } = await setUp('approve-within-limits', 10_000,
     { minInflight: 1, maxInflight: 1 });
   ledger.delayMs = 30;
   const connection = new CapturingConnection();
-  const first = schemeMessage({ pan: PAN, amountMinor: 1_000 });
-  acceptor.handleRequest(first, new LinkExchange(connection, first, performance.now(), null));
-  const advice = schemeMessage({ mti: '0120', pan: PAN, amountMinor: 700, approvalCode: 'A1B2C3' });
-  acceptor.handleRequest(advice, new LinkExchange(connection, advice, performance.now(), null));
-  assert.equal(connection.responses.length, 0, 'the advice was not shed');
-  const shed = schemeMessage({ pan: PAN, amountMinor: 2_000 });
-  acceptor.handleRequest(shed, new LinkExchange(connection, shed, performance.now(), null));
-  assert.equal(connection.responses.length, 1, 'the authorisation beyond the limit is answered at once');
-  assert.equal(connection.responses[0]!.message.getString(11), shed.getString(11));
-  assert.equal(connection.responses[0]!.message.getString(39), '00', 'approved by the stand-in policy');
+  const submit = (request: IsoMessage) =>
+    acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  submit(schemeMessage({ pan: PAN, amountMinor: 1_000 }));
+  submit(schemeMessage({ mti: '0120', pan: PAN, amountMinor: 700, approvalCode: 'A1B2C3' }));
+  submit(schemeMessage({ pan: PAN, amountMinor: 2_000 }));
+  assert.equal(connection.responses.length, 0, 'the advice and the approvable request were not shed');
+  const aboveStandInLimit = schemeMessage({ pan: PAN, amountMinor: 6_000 });
+  submit(aboveStandInLimit);
+  assert.equal(connection.responses.length, 1, 'the request the stand-in would decline is answered at once');
+  assert.equal(connection.responses[0]!.message.getString(11), aboveStandInLimit.getString(11));
+  assert.equal(connection.responses[0]!.message.getString(39), '91');
   assert.equal(await acceptor.whenIdle(2_000), true);
-  assert.equal(ledger.applied, 3, 'all three reached the ledger');
+  assert.equal(ledger.applied, 3, 'the three admitted reached the ledger, the shed one did not');
   const account = await ledger.getAccount(accountId);
-  assert.equal(account?.availableMinor, 10_000 - 1_000 - 700 - 2_000, 'the stand-in approval holds its amount');
-  assert.equal(connection.responses.length, 3);
+  assert.equal(account?.availableMinor, 10_000 - 1_000 - 700 - 2_000);
+  assert.equal(connection.responses.length, 4);
   acceptor.close();
   await decisions.close();
 });
