@@ -60,6 +60,8 @@ const LIMIT_WINDOW_MS = 100;
 class PendingAuthorisation implements Deadlined {
   answered = false;
   standInCode = '';
+  /** DE 38 of a stand-in approval, '' otherwise. */
+  standInApprovalCode = '';
   constructor(
     readonly exchange: LinkExchange,
     readonly request: SchemeRequest,
@@ -247,6 +249,7 @@ export class Acceptor implements SchemeRequestHandler {
     const approvalCode = responseCode === ResponseCode.approved
       && (request.kind === 'authorisation' || request.kind === 'financial')
       ? approvalCodeFor(`stand-in:${request.stan}:${request.transmissionDateTime}:${request.rrn}`) : '';
+    pending.standInApprovalCode = approvalCode;
     this.respond(pending, buildResponse(pending.exchange.request, { responseCode, approvalCode,
       partialAmountMinor: undefined }), OUTCOME_STAND_IN, responseCode);
     return responseCode;
@@ -263,7 +266,8 @@ export class Acceptor implements SchemeRequestHandler {
   /** The stand-in answer went out first: bring the ledger and the record in line with it. */
   private async reconcileLate(pending: PendingAuthorisation, decision: Decision): Promise<void> {
     try {
-      await this.authoriser.reconcileStandIn(pending.request, decision, pending.standInCode, pending.receivedAtMs);
+      await this.authoriser.reconcileStandIn(pending.request, decision, pending.standInCode, pending.receivedAtMs,
+        pending.standInApprovalCode);
     } catch (error) {
       this.logger.error({ err: error, stan: pending.request.stan, rrn: pending.request.rrn },
         'late decision could not be reconciled with the stand-in answer');

@@ -285,10 +285,11 @@ export class Authoriser {
    * The acceptor answered by its stand-in policy before this decision completed. The scheme acts on
    * what was answered, so the ledger follows it: a late approval that was answered as a decline has
    * its hold released; a stand-in approval that the rules would have declined is held as an advice
-   * would be. Either way a stand-in record says what was answered, so no hold is without a record.
+   * would be. Either way a stand-in record says what was answered, with the approval code (DE 38)
+   * the stand-in sent, so no hold is without a record and a later message quoting that code matches.
    */
   async reconcileStandIn(request: SchemeRequest, decision: Decision, standInCode: string,
-    receivedAtMs: number): Promise<void> {
+    receivedAtMs: number, standInApprovalCode = ''): Promise<void> {
     const record = decision.record;
     if (record === undefined || decision.replayed) return;
     const spends = request.kind === 'authorisation' || request.kind === 'financial';
@@ -314,7 +315,8 @@ export class Authoriser {
           shard: this.deps.shards.shardOf(record.accountId), fencingToken, nowMs,
           settlement: request.kind === 'financial' ? 'post' : 'hold', amountMinor: request.billingAmountMinor,
           limits: this.limitsFor(card, request, nowMs), holdId,
-          expiresAtMs: nowMs + this.deps.settings.holdExpiryDays * DAY_MS, references: { rrn: request.rrn },
+          expiresAtMs: nowMs + this.deps.settings.holdExpiryDays * DAY_MS,
+          references: standInApprovalCode === '' ? { rrn: request.rrn } : { rrn: request.rrn, approvalCode: standInApprovalCode },
         });
         approvedMinor = outcome.approvedMinor;
       }
@@ -324,7 +326,7 @@ export class Authoriser {
     }
     await this.deps.decisions.append({
       ...record, decisionId: randomUUID(), idempotencyKey: standInKey, responseCode: standInCode,
-      approvalCode: '', approvedMinor, holdId, originalKey: record.idempotencyKey, standIn: true,
+      approvalCode: standInApprovalCode, approvedMinor, holdId, originalKey: record.idempotencyKey, standIn: true,
       receivedAtMs, decidedAtMs: nowMs,
     });
   }

@@ -95,7 +95,7 @@ test('a decision that misses the deadline is answered 91 by the stand-in policy,
   await decisions.close();
 });
 
-test('a stand-in approval that the ledger would have declined is held as an advice would be', async () => {
+test('a stand-in approval that the ledger would have declined is held as an advice would be, under the approval code sent', async () => {
   const { ledger, decisions, acceptor, accountId } = await setUp('approve-within-limits', 1_000);
   ledger.delayMs = 150;
   const connection = new CapturingConnection();
@@ -106,6 +106,10 @@ test('a stand-in approval that the ledger would have declined is held as an advi
   assert.equal(connection.responses[0]!.message.getString(39), '00');
   const account = await ledger.getAccount(accountId);
   assert.equal(account?.availableMinor, 1_000 - 2_000, 'what the scheme was told is held');
+  const sentApprovalCode = connection.responses[0]!.message.getString(38);
+  assert.match(sentApprovalCode ?? '', /^[0-9A-Z]{6}$/);
+  const standInRecord = (await decisions.recentForCard('card-deadline', 10)).find((record) => record.standIn);
+  assert.equal(standInRecord?.approvalCode, sentApprovalCode, 'the stand-in record keeps the DE 38 the scheme got');
   acceptor.close();
   await decisions.close();
 });
