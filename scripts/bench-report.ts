@@ -114,7 +114,7 @@ function loadSection(results: LoadResults | undefined, profile: string, docsDir:
   const stageNames = [...new Set(results.steps.flatMap((step) => Object.keys(step.details.gatewayStageP99Ms ?? {})))];
   lines.push('', 'The gateway\'s own p99 over the measured window, from its histograms (`gateway_authorisation_duration_seconds`, '
     + '`gateway_stage_duration_seconds`; bucket resolution): far below the generator\'s p99 means the time went before the gateway '
-    + 'cut the frame (queued in the socket, a starved CPU), not inside it. On the embedded profile the decision log\'s disk write '
+    + 'read the frame (queued in the kernel\'s socket buffer, a starved CPU), not inside it. On the embedded profile the decision log\'s disk write '
     + '(`gateway_decision_log_write_seconds`, timed in its writer thread) is the disk\'s part of the persist stage.', '');
   const grouped = results.steps.some((step) => (step.details.decisionsPerBatch ?? 0) > 0);
   const logWrites = results.steps.some((step) => step.details.decisionLogWriteP99Ms !== undefined);

@@ -46,7 +46,7 @@ export interface StepDetails {
   gatewayCpuSeconds: number;
   gatewayCpuMicrosPerRequest: number;
   /**
-   * The gateway's own p99 over the measured window, from its histograms: frame cut to response
+   * The gateway's own p99 over the measured window, from its histograms: frame read to response
    * written, and per stage. Far below the generator's p99, the time went before the gateway saw
    * the frame (queued in the socket, a starved CPU) rather than inside it.
    */
