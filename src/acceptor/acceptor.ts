@@ -23,6 +23,7 @@
  * reconciled, so the ledger and the record match what the scheme was told.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IsoMessage } from '../iso8583';
 import type { LinkExchange, SchemeRequestHandler } from '../network-link/link-exchange';
 import type { Logger } from '../log/logger';
@@ -52,6 +53,9 @@ export interface AcceptorSettings {
    */
   shedding?: { minInflight: number; maxInflight: number };
 }
+
+/** Waits before each retry of a failed decision whose stand-in answer approved: 2.7 s in all. */
+const STAND_IN_RETRY_DELAYS_MS = [200, 500, 2_000];
 
 /** The overload limit judges decisions per window of this length (concurrency-limit.ts). */
 const LIMIT_WINDOW_MS = 100;
@@ -155,12 +159,9 @@ export class Acceptor implements SchemeRequestHandler {
   }
 
   private async decide(pending: PendingAuthorisation): Promise<void> {
-    let decision: Decision | undefined;
-    try {
-      decision = await this.authoriser.decide(pending.request, pending.receivedAtMs);
-    } catch (error) {
-      this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
-        'authorisation failed');
+    let decision = await this.tryDecide(pending);
+    if (decision === undefined && pending.answered && this.appliesAfterStandIn(pending)) {
+      decision = await this.retryAfterStandInApproval(pending);
     }
     if (this.limit !== undefined) {
       // From the read, plus how late the loop runs: the time its bytes may have sat in the kernel.
@@ -183,6 +184,37 @@ export class Acceptor implements SchemeRequestHandler {
     this.metrics.inflight.dec();
     this.deadlines.settle();
     if (this.inflightCount === 0) this.notifyIdle();
+  }
+
+  private async tryDecide(pending: PendingAuthorisation): Promise<Decision | undefined> {
+    try {
+      return await this.authoriser.decide(pending.request, pending.receivedAtMs);
+    } catch (error) {
+      this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
+        'authorisation failed');
+      return undefined;
+    }
+  }
+
+  /**
+   * The scheme was told 00 by the stand-in policy (an advice acknowledged, a stand-in approval) and
+   * the decision that must bring the ledger in line failed. Deciding is idempotent by the request's
+   * key (a ledger step that went through is replayed, not repeated), so it is tried again a few
+   * times; still in flight meanwhile, so a drain waits for it within its bound. What is still not
+   * applied after that is counted and logged for a person to put right.
+   */
+  private async retryAfterStandInApproval(pending: PendingAuthorisation): Promise<Decision | undefined> {
+    for (const delayMs of STAND_IN_RETRY_DELAYS_MS) {
+      await sleep(delayMs);
+      const decision = await this.tryDecide(pending);
+      if (decision !== undefined) return decision;
+    }
+    this.metrics.standInsNotApplied.inc();
+    const request = pending.request;
+    this.logger.error({ mti: request.mti, stan: request.stan, rrn: request.rrn,
+      approvalCode: pending.standInApprovalCode, attempts: STAND_IN_RETRY_DELAYS_MS.length + 1 },
+    'stand-in approval not applied: its decision failed every attempt, so the ledger lacks what the scheme was told');
+    return undefined;
   }
 
   private answerDecision(pending: PendingAuthorisation, decision: Decision): void {

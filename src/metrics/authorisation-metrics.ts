@@ -28,6 +28,7 @@ export class AuthorisationMetrics {
   readonly standIns: Counter;
   readonly formatErrors: Counter;
   readonly shed: Counter;
+  readonly standInsNotApplied: Counter;
   readonly inflight: Gauge;
   private readonly registry: Registry;
 
@@ -66,6 +67,8 @@ export class AuthorisationMetrics {
       help: 'Requests answered 30 because a field the decision needs was malformed.' });
     this.shed = new Counter({ name: 'gateway_shed_total', registers: [registry],
       help: 'Requests answered by the stand-in policy at once, without a decision, because the decisions in flight were at the adaptive limit (overload).' });
+    this.standInsNotApplied = new Counter({ name: 'gateway_stand_in_not_applied_total', registers: [registry],
+      help: 'Stand-in answers that approved (an advice acknowledged, a stand-in approval) whose decision failed every retry: the ledger lacks what the scheme was told.' });
     this.inflight = new Gauge({ name: 'gateway_authorisations_inflight', registers: [registry],
       help: 'Requests accepted and not yet answered.' });
   }

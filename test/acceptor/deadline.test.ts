@@ -28,9 +28,15 @@ import { embeddedPartsWithOneCard } from '../support/embedded-parts';
 class SlowLedger extends MemoryLedger {
   delayMs = 0;
   applied = 0;
+  /** This many calls fail (after the delay) before calls succeed again. */
+  failuresLeft = 0;
   override async apply(operation: LedgerOperation): Promise<LedgerOutcome> {
     this.applied++;
     if (this.delayMs > 0) await sleep(this.delayMs);
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw new Error('ledger unavailable (test)');
+    }
     return this.applyNow(operation);
   }
 }
@@ -207,6 +213,41 @@ test('at the limit advices and requests the stand-in would approve are decided; 
   const account = await ledger.getAccount(accountId);
   assert.equal(account?.availableMinor, 10_000 - 1_000 - 700 - 2_000);
   assert.equal(connection.responses.length, 4);
+  acceptor.close();
+  await decisions.close();
+});
+
+test('a stand-in approval whose decision fails is decided again until the ledger holds what the scheme was told', async () => {
+  const { ledger, decisions, acceptor, accountId, registry } = await setUp('approve-within-limits', 10_000);
+  ledger.delayMs = 150;
+  ledger.failuresLeft = 1;
+  const connection = new CapturingConnection();
+  const request = schemeMessage({ pan: PAN, amountMinor: 2_000 });
+  acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await acceptor.whenIdle(3_000), true);
+  assert.equal(connection.responses.length, 1);
+  assert.equal(connection.responses[0]!.message.getString(39), '00', 'approved by the stand-in at the deadline');
+  assert.equal(ledger.applied, 2, 'the failed decision was tried again');
+  const account = await ledger.getAccount(accountId);
+  assert.equal(account?.availableMinor, 10_000 - 2_000, 'the approval is held');
+  assert.match(await registry.metrics(), /^gateway_stand_in_not_applied_total 0$/m);
+  acceptor.close();
+  await decisions.close();
+});
+
+test('a stand-in approval whose decision fails every retry is counted for a person to put right', async () => {
+  const { ledger, decisions, acceptor, accountId, registry } = await setUp('approve-within-limits', 10_000);
+  ledger.delayMs = 150;
+  ledger.failuresLeft = 100;
+  const connection = new CapturingConnection();
+  const request = schemeMessage({ pan: PAN, amountMinor: 2_000 });
+  acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await acceptor.whenIdle(6_000), true);
+  assert.equal(connection.responses.length, 1);
+  assert.equal(ledger.applied, 4, 'one attempt and three retries');
+  const account = await ledger.getAccount(accountId);
+  assert.equal(account?.availableMinor, 10_000);
+  assert.match(await registry.metrics(), /^gateway_stand_in_not_applied_total 1$/m);
   acceptor.close();
   await decisions.close();
 });
