@@ -159,7 +159,14 @@ export class Acceptor implements SchemeRequestHandler {
   }
 
   private async decide(pending: PendingAuthorisation): Promise<void> {
-    let decision = await this.tryDecide(pending);
+    let decision: Decision | undefined;
+    // Inline rather than through tryDecide: one await per decision on the hot path, not two.
+    try {
+      decision = await this.authoriser.decide(pending.request, pending.receivedAtMs);
+    } catch (error) {
+      this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
+        'authorisation failed');
+    }
     if (decision === undefined && pending.answered && this.appliesAfterStandIn(pending)) {
       decision = await this.retryAfterStandInApproval(pending);
     }
@@ -186,6 +193,7 @@ export class Acceptor implements SchemeRequestHandler {
     if (this.inflightCount === 0) this.notifyIdle();
   }
 
+  /** One more attempt at a failed decision (retryAfterStandInApproval). */
   private async tryDecide(pending: PendingAuthorisation): Promise<Decision | undefined> {
     try {
       return await this.authoriser.decide(pending.request, pending.receivedAtMs);
