@@ -102,11 +102,6 @@ export class Acceptor implements SchemeRequestHandler {
     if (limit !== undefined) metrics.exportConcurrencyLimit(() => limit.current);
   }
 
-  /** Decisions the adaptive limit allows in flight now; Infinity when shedding is off. */
-  get concurrencyLimit(): number {
-    return this.limit === undefined ? Number.POSITIVE_INFINITY : this.limit.current;
-  }
-
   get inflight(): number {
     return this.inflightCount;
   }
@@ -160,21 +155,24 @@ export class Acceptor implements SchemeRequestHandler {
 
   private async decide(pending: PendingAuthorisation): Promise<void> {
     let decision: Decision | undefined;
-    // Inline rather than through tryDecide: one await per decision on the hot path, not two.
-    try {
-      decision = await this.authoriser.decide(pending.request, pending.receivedAtMs);
-    } catch (error) {
-      this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
-        'authorisation failed');
+    for (let retry = 0; ; retry++) {
+      try {
+        decision = await this.authoriser.decide(pending.request, pending.receivedAtMs);
+      } catch (error) {
+        this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
+          'authorisation failed');
+      }
+      // A stand-in approval (or an acknowledged advice) whose decision failed is decided again:
+      // the scheme was told 00, and deciding is idempotent by the request's key (a ledger step that
+      // went through is replayed, not repeated). Still in flight meanwhile, so a drain waits for it.
+      if (decision !== undefined || !pending.answered || !this.appliesAfterStandIn(pending)) break;
+      if (retry === STAND_IN_RETRY_DELAYS_MS.length) {
+        this.countStandInNotApplied(pending);
+        break;
+      }
+      await sleep(STAND_IN_RETRY_DELAYS_MS[retry]!);
     }
-    if (decision === undefined && pending.answered && this.appliesAfterStandIn(pending)) {
-      decision = await this.retryAfterStandInApproval(pending);
-    }
-    if (this.limit !== undefined) {
-      // From the read, plus how late the loop runs: the time its bytes may have sat in the kernel.
-      const decidedMs = performance.now();
-      this.limit.onDecision(decidedMs - pending.exchange.arrivalMs + this.loopLag!.currentMs, decidedMs);
-    }
+    this.observeLatency(pending);
     if (pending.answered) {
       this.metrics.lateResults.inc();
       // Still in flight until reconciled: a drain must not close the store under it.
@@ -193,36 +191,23 @@ export class Acceptor implements SchemeRequestHandler {
     if (this.inflightCount === 0) this.notifyIdle();
   }
 
-  /** One more attempt at a failed decision (retryAfterStandInApproval). */
-  private async tryDecide(pending: PendingAuthorisation): Promise<Decision | undefined> {
-    try {
-      return await this.authoriser.decide(pending.request, pending.receivedAtMs);
-    } catch (error) {
-      this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
-        'authorisation failed');
-      return undefined;
-    }
-  }
-
-  /**
-   * The scheme was told 00 by the stand-in policy (an advice acknowledged, a stand-in approval) and
-   * the decision that must bring the ledger in line failed. Deciding is idempotent by the request's
-   * key (a ledger step that went through is replayed, not repeated), so it is tried again a few
-   * times; still in flight meanwhile, so a drain waits for it within its bound. What is still not
-   * applied after that is counted and logged for a person to put right.
-   */
-  private async retryAfterStandInApproval(pending: PendingAuthorisation): Promise<Decision | undefined> {
-    for (const delayMs of STAND_IN_RETRY_DELAYS_MS) {
-      await sleep(delayMs);
-      const decision = await this.tryDecide(pending);
-      if (decision !== undefined) return decision;
-    }
+  /** Every attempt at a stand-in approval's decision failed: a person must put the ledger right. */
+  private countStandInNotApplied(pending: PendingAuthorisation): void {
     this.metrics.standInsNotApplied.inc();
     const request = pending.request;
     this.logger.error({ mti: request.mti, stan: request.stan, rrn: request.rrn,
       approvalCode: pending.standInApprovalCode, attempts: STAND_IN_RETRY_DELAYS_MS.length + 1 },
     'stand-in approval not applied: its decision failed every attempt, so the ledger lacks what the scheme was told');
-    return undefined;
+  }
+
+  /**
+   * A decision finished (or missed its deadline): its time for the overload limit, from the read
+   * plus how late the loop runs (the time its bytes may have sat in the kernel).
+   */
+  private observeLatency(pending: PendingAuthorisation): void {
+    if (this.limit === undefined) return;
+    const nowMs = performance.now();
+    this.limit.onDecision(nowMs - pending.exchange.arrivalMs + this.loopLag!.currentMs, nowMs);
   }
 
   private answerDecision(pending: PendingAuthorisation, decision: Decision): void {
@@ -251,12 +236,9 @@ export class Acceptor implements SchemeRequestHandler {
     if (pending.answered) return;
     this.metrics.budgetMisses.inc();
     this.metrics.standIns.inc();
-    if (this.limit !== undefined) {
-      // A deadline miss is a slow decision for the limit: a store that hangs must cut it too,
-      // though the hung decisions report nothing until they time out.
-      const nowMs = performance.now();
-      this.limit.onDecision(nowMs - pending.exchange.arrivalMs + this.loopLag!.currentMs, nowMs);
-    }
+    // A deadline miss is a slow decision for the limit: a store that hangs must cut it too, though
+    // the hung decisions report nothing until they time out.
+    this.observeLatency(pending);
     const request = pending.request;
     const responseCode = this.answerStandIn(pending, this.standInCodeFor(request));
     this.logger.warn({ mti: request.mti, stan: request.stan, rrn: request.rrn, responseCode,
@@ -269,7 +251,7 @@ export class Acceptor implements SchemeRequestHandler {
     this.answerStandIn(pending, responseCode);
     const request = pending.request;
     this.logger.warn({ mti: request.mti, stan: request.stan, rrn: request.rrn, responseCode,
-      inflight: this.inflightCount, limit: this.concurrencyLimit },
+      inflight: this.inflightCount, limit: this.limit?.current },
     'overload: answered by stand-in policy without deciding');
   }
 

@@ -48,10 +48,12 @@ export class AdaptiveConcurrencyLimit {
 
   constructor(private readonly settings: ConcurrencyLimitSettings) {
     if (!(settings.minLimit >= 1 && settings.maxLimit >= settings.minLimit)) {
-      throw new RangeError(`concurrency limit needs 1 <= minLimit <= maxLimit, got ${settings.minLimit}..${settings.maxLimit}`);
+      throw new RangeError('concurrency limit needs 1 <= minLimit <= maxLimit, '
+        + `got ${settings.minLimit}..${settings.maxLimit}`);
     }
     if (!(settings.targetMs > 0 && settings.windowMs > 0)) {
-      throw new RangeError(`concurrency limit needs a positive target and window, got ${settings.targetMs}, ${settings.windowMs}`);
+      throw new RangeError('concurrency limit needs a positive target and window, '
+        + `got ${settings.targetMs}, ${settings.windowMs}`);
     }
     this.limitValue = settings.maxLimit;
   }

@@ -1,8 +1,8 @@
 /**
  * Where an authorisation's time goes, stage by stage: decode (frame read to the acceptor, which
- * includes decoding and any wait to be cut while the link was at its in-flight limit), rules, hold (the ledger step), persist
- * (the decision record made durable) and encode (response built, encoded and written). Children are
- * bound once; observing is a performance.now() difference and an observe.
+ * includes decoding and any wait to be cut while the link was at its in-flight limit), rules, hold
+ * (the ledger step), persist (the decision record made durable) and encode (response built, encoded
+ * and written). Children are bound once; observing is a performance.now() difference and an observe.
  */
 import type { Registry } from 'prom-client';
 import { FastHistogram, type FastHistogramChild } from './fast-histogram';

@@ -217,37 +217,34 @@ test('at the limit advices and requests the stand-in would approve are decided; 
   await decisions.close();
 });
 
-test('a stand-in approval whose decision fails is decided again until the ledger holds what the scheme was told', async () => {
-  const { ledger, decisions, acceptor, accountId, registry } = await setUp('approve-within-limits', 10_000);
-  ledger.delayMs = 150;
-  ledger.failuresLeft = 1;
+/** One 2,000 authorisation approved by the stand-in at the deadline, whose ledger fails `failures` times. */
+async function standInApprovalWithFailingLedger(failures: number) {
+  const parts = await setUp('approve-within-limits', 10_000);
+  parts.ledger.delayMs = 150;
+  parts.ledger.failuresLeft = failures;
   const connection = new CapturingConnection();
   const request = schemeMessage({ pan: PAN, amountMinor: 2_000 });
-  acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
-  assert.equal(await acceptor.whenIdle(3_000), true);
-  assert.equal(connection.responses.length, 1);
+  parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(6_000), true);
+  assert.equal(connection.responses.length, 1, 'one answer, whatever the retries');
   assert.equal(connection.responses[0]!.message.getString(39), '00', 'approved by the stand-in at the deadline');
-  assert.equal(ledger.applied, 2, 'the failed decision was tried again');
-  const account = await ledger.getAccount(accountId);
-  assert.equal(account?.availableMinor, 10_000 - 2_000, 'the approval is held');
-  assert.match(await registry.metrics(), /^gateway_stand_in_not_applied_total 0$/m);
-  acceptor.close();
-  await decisions.close();
+  const account = await parts.ledger.getAccount(parts.accountId);
+  const metrics = await parts.registry.metrics();
+  parts.acceptor.close();
+  await parts.decisions.close();
+  return { applied: parts.ledger.applied, availableMinor: account?.availableMinor, metrics };
+}
+
+test('a stand-in approval whose decision fails is decided again until the ledger holds what the scheme was told', async () => {
+  const { applied, availableMinor, metrics } = await standInApprovalWithFailingLedger(1);
+  assert.equal(applied, 2, 'the failed decision was tried again');
+  assert.equal(availableMinor, 10_000 - 2_000, 'the approval is held');
+  assert.match(metrics, /^gateway_stand_in_not_applied_total 0$/m);
 });
 
 test('a stand-in approval whose decision fails every retry is counted for a person to put right', async () => {
-  const { ledger, decisions, acceptor, accountId, registry } = await setUp('approve-within-limits', 10_000);
-  ledger.delayMs = 150;
-  ledger.failuresLeft = 100;
-  const connection = new CapturingConnection();
-  const request = schemeMessage({ pan: PAN, amountMinor: 2_000 });
-  acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
-  assert.equal(await acceptor.whenIdle(6_000), true);
-  assert.equal(connection.responses.length, 1);
-  assert.equal(ledger.applied, 4, 'one attempt and three retries');
-  const account = await ledger.getAccount(accountId);
-  assert.equal(account?.availableMinor, 10_000);
-  assert.match(await registry.metrics(), /^gateway_stand_in_not_applied_total 1$/m);
-  acceptor.close();
-  await decisions.close();
+  const { applied, availableMinor, metrics } = await standInApprovalWithFailingLedger(100);
+  assert.equal(applied, 4, 'one attempt and three retries');
+  assert.equal(availableMinor, 10_000, 'nothing could be held');
+  assert.match(metrics, /^gateway_stand_in_not_applied_total 1$/m);
 });
