@@ -6,8 +6,9 @@
  * The unit tests of the rules (promtool test rules) feed them made-up series; this one shows the
  * names and labels they use are the ones the gateway exports.
  *
- * What the docker-compose stack adds, and this cannot check here (no Docker engine): the service
- * names it resolves (gateway:8080, prometheus:9090) and Grafana itself.
+ * What the docker-compose stack adds (its service names, gateway:8080 and prometheus:9090, and the
+ * mounts) is checked by compose-stack.test.ts with Docker Compose's own resolver; Grafana itself and
+ * the containers are not run here (no Docker engine).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
