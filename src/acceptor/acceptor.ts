@@ -54,7 +54,10 @@ export interface AcceptorSettings {
   shedding?: { minInflight: number; maxInflight: number };
 }
 
-/** Waits before each retry of a failed decision whose stand-in answer approved: 2.7 s in all. */
+/**
+ * Waits before each retry of a failed decision whose stand-in answer approved, and of a failed
+ * reconciliation of a late decision with its stand-in answer: 2.7 s in all.
+ */
 const STAND_IN_RETRY_DELAYS_MS = [200, 500, 2_000];
 
 /** The overload limit judges decisions per window of this length (concurrency-limit.ts). */
@@ -285,14 +288,30 @@ export class Acceptor implements SchemeRequestHandler {
     return card !== undefined && card.status === 'active' && !card.controls.frozen;
   }
 
-  /** The stand-in answer went out first: bring the ledger and the record in line with it. */
+  /**
+   * The stand-in answer went out first: bring the ledger and the record in line with it. Retried
+   * like a stand-in approval's decision (a late approval answered 91 whose release failed would
+   * otherwise hold the customer's money until the hold expires); what still fails is counted.
+   */
   private async reconcileLate(pending: PendingAuthorisation, decision: Decision): Promise<void> {
-    try {
-      await this.authoriser.reconcileStandIn(pending.request, decision, pending.standInCode, pending.receivedAtMs,
-        pending.standInApprovalCode);
-    } catch (error) {
-      this.logger.error({ err: error, stan: pending.request.stan, rrn: pending.request.rrn },
-        'late decision could not be reconciled with the stand-in answer');
+    const answer = this.authoriser.standInAnswer(pending.standInCode, pending.standInApprovalCode, pending.receivedAtMs);
+    const request = pending.request;
+    for (let retry = 0; ; retry++) {
+      try {
+        await this.authoriser.reconcileStandIn(request, decision, answer);
+        return;
+      } catch (error) {
+        if (retry === STAND_IN_RETRY_DELAYS_MS.length) {
+          this.metrics.standInsNotReconciled.inc();
+          this.logger.error({ err: error, mti: request.mti, stan: request.stan, rrn: request.rrn,
+            responseCode: pending.standInCode, decidedCode: decision.responseCode, attempts: retry + 1 },
+          'late decision could not be reconciled with the stand-in answer');
+          return;
+        }
+        this.logger.warn({ err: error, stan: request.stan, rrn: request.rrn, attempt: retry + 1 },
+          'late decision not yet reconciled with the stand-in answer: retrying');
+      }
+      await sleep(STAND_IN_RETRY_DELAYS_MS[retry]!);
     }
   }
 

@@ -42,6 +42,18 @@ export interface AuthoriserDependencies {
   stages?: StageMetrics;
 }
 
+/** A stand-in answer the ledger and the record must be brought in line with (reconcileStandIn). */
+export interface StandInAnswer {
+  /** DE 39 answered. */
+  responseCode: string;
+  /** DE 38 of a stand-in approval, '' otherwise. */
+  approvalCode: string;
+  receivedAtMs: number;
+  /** The stand-in record's id and time, fixed at the first attempt. */
+  recordId: string;
+  recordedAtMs: number;
+}
+
 export interface Decision {
   responseCode: string;
   /** DE 38 on approval, '' otherwise. */
@@ -282,16 +294,28 @@ export class Authoriser {
   }
 
   /**
+   * What the stand-in answered, for reconcileStandIn: made once per late decision, so a retried
+   * reconciliation writes the same record (same id, same time) and a ledger step that went through
+   * is replayed under the same key.
+   */
+  standInAnswer(responseCode: string, approvalCode: string, receivedAtMs: number): StandInAnswer {
+    return { responseCode, approvalCode, receivedAtMs, recordId: randomUUID(), recordedAtMs: this.nowMs() };
+  }
+
+  /**
    * The acceptor answered by its stand-in policy before this decision completed. The scheme acts on
    * what was answered, so the ledger follows it: a late approval that was answered as a decline has
    * its hold released; a stand-in approval that the rules would have declined is held as an advice
    * would be. Either way a stand-in record says what was answered, with the approval code (DE 38)
    * the stand-in sent, so no hold is without a record and a later message quoting that code matches.
+   * Off the hot path, so the record is written with the store's patient bound: the hot bound is
+   * for answering in time, and the answer has gone. Safe to call again with the same answer after
+   * a failure (the acceptor retries): each ledger step is keyed, the record is the same.
    */
-  async reconcileStandIn(request: SchemeRequest, decision: Decision, standInCode: string,
-    receivedAtMs: number, standInApprovalCode = ''): Promise<void> {
+  async reconcileStandIn(request: SchemeRequest, decision: Decision, answer: StandInAnswer): Promise<void> {
     const record = decision.record;
     if (record === undefined || decision.replayed) return;
+    const standInCode = answer.responseCode;
     const spends = request.kind === 'authorisation' || request.kind === 'financial';
     const decidedApproval = spends && isApproval(decision.responseCode);
     const answeredApproval = spends && isApproval(standInCode);
@@ -309,25 +333,26 @@ export class Authoriser {
       const card = await this.deps.cards.getById(record.cardId);
       const fencingToken = this.deps.shards.currentToken(this.deps.shards.shardOf(record.accountId));
       if (card !== undefined && fencingToken !== undefined) {
-        holdId = randomUUID();
         const outcome = await this.deps.ledger.apply({
           kind: 'advice', idempotencyKey: standInKey, accountId: record.accountId, cardId: record.cardId,
           shard: this.deps.shards.shardOf(record.accountId), fencingToken, nowMs,
           settlement: request.kind === 'financial' ? 'post' : 'hold', amountMinor: request.billingAmountMinor,
-          limits: this.limitsFor(card, request, nowMs), holdId,
+          limits: this.limitsFor(card, request, nowMs), holdId: randomUUID(),
           expiresAtMs: nowMs + this.deps.settings.holdExpiryDays * DAY_MS,
-          references: standInApprovalCode === '' ? { rrn: request.rrn } : { rrn: request.rrn, approvalCode: standInApprovalCode },
+          references: answer.approvalCode === '' ? { rrn: request.rrn } : { rrn: request.rrn, approvalCode: answer.approvalCode },
         });
         approvedMinor = outcome.approvedMinor;
+        // A retry replays the first attempt's outcome, with the hold that attempt placed.
+        holdId = outcome.holdId ?? '';
       }
     } else if (decidedApproval && answeredApproval) {
       approvedMinor = decision.approvedMinor;
       holdId = record.holdId;
     }
-    await this.deps.decisions.append({
-      ...record, decisionId: randomUUID(), idempotencyKey: standInKey, responseCode: standInCode,
-      approvalCode: standInApprovalCode, approvedMinor, holdId, originalKey: record.idempotencyKey, standIn: true,
-      receivedAtMs, decidedAtMs: nowMs,
+    await this.deps.decisions.appendPatiently({
+      ...record, decisionId: answer.recordId, idempotencyKey: standInKey, responseCode: standInCode,
+      approvalCode: answer.approvalCode, approvedMinor, holdId, originalKey: record.idempotencyKey, standIn: true,
+      receivedAtMs: answer.receivedAtMs, decidedAtMs: answer.recordedAtMs,
     });
   }
 

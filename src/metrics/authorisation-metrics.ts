@@ -29,6 +29,7 @@ export class AuthorisationMetrics {
   readonly formatErrors: Counter;
   readonly shed: Counter;
   readonly standInsNotApplied: Counter;
+  readonly standInsNotReconciled: Counter;
   readonly inflight: Gauge;
   private readonly registry: Registry;
 
@@ -69,6 +70,8 @@ export class AuthorisationMetrics {
       help: 'Requests answered by the stand-in policy at once, without a decision, because the decisions in flight were at the adaptive limit (overload).' });
     this.standInsNotApplied = new Counter({ name: 'gateway_stand_in_not_applied_total', registers: [registry],
       help: 'Stand-in answers that approved (an advice acknowledged, a stand-in approval) whose decision failed every retry: the ledger lacks what the scheme was told.' });
+    this.standInsNotReconciled = new Counter({ name: 'gateway_stand_in_not_reconciled_total', registers: [registry],
+      help: 'Late decisions that could not be brought in line with the stand-in answer already sent (a hold to release or to place, and the stand-in record) after every retry.' });
     this.inflight = new Gauge({ name: 'gateway_authorisations_inflight', registers: [registry],
       help: 'Requests accepted and not yet answered.' });
   }

@@ -20,6 +20,7 @@ import { Authoriser } from '../../src/authorise/authoriser';
 import { MemoryLedger } from '../../src/authorise/memory-ledger';
 import type { LedgerOperation, LedgerOutcome } from '../../src/authorise/ledger';
 import { FileDecisionLog } from '../../src/store/file-decision-log';
+import type { DecisionRecord } from '../../src/authorise/decision-log';
 import { AuthorisationMetrics } from '../../src/metrics/authorisation-metrics';
 import { createLogger } from '../../src/log/logger';
 import { schemeMessage } from '../support/gateway-harness';
@@ -30,6 +31,8 @@ class SlowLedger extends MemoryLedger {
   applied = 0;
   /** This many calls fail (after the delay) before calls succeed again. */
   failuresLeft = 0;
+  /** This many reversals fail (a stand-in 91's release of a late approval) before they succeed. */
+  reversalFailuresLeft = 0;
   override async apply(operation: LedgerOperation): Promise<LedgerOutcome> {
     this.applied++;
     if (this.delayMs > 0) await sleep(this.delayMs);
@@ -37,7 +40,22 @@ class SlowLedger extends MemoryLedger {
       this.failuresLeft--;
       throw new Error('ledger unavailable (test)');
     }
+    if (operation.kind === 'reverse' && this.reversalFailuresLeft > 0) {
+      this.reversalFailuresLeft--;
+      throw new Error('ledger unavailable for the release (test)');
+    }
     return this.applyNow(operation);
+  }
+}
+
+/** A decision log whose hot bound always fails for stand-in records: only a patient write gets them in. */
+class HotBoundMissingLog extends FileDecisionLog {
+  override append(record: DecisionRecord): Promise<void> {
+    if (record.standIn) return Promise.reject(new Error('decision write not acknowledged within the hot bound (test)'));
+    return super.append(record);
+  }
+  override appendPatiently(record: DecisionRecord): Promise<void> {
+    return super.append(record);
   }
 }
 
@@ -60,12 +78,12 @@ const BUDGET_MS = 60;
 const MARGIN_MS = 10;
 
 async function setUp(policy: StandInPolicy, balanceMinor: number,
-  shedding?: { minInflight: number; maxInflight: number }) {
+  shedding?: { minInflight: number; maxInflight: number }, DecisionLogClass = FileDecisionLog) {
   const ledger = new SlowLedger({ retentionMs: 86_400_000 });
   const accountId = 'acct-deadline';
   const { cards, shards, panHasher } = await embeddedPartsWithOneCard(ledger,
     { pan: PAN, accountId, cardId: 'card-deadline', balanceMinor });
-  const decisions = new FileDecisionLog({ path: join(mkdtempSync(join(tmpdir(), 'deadline-')), 'd.jsonl'),
+  const decisions = new DecisionLogClass({ path: join(mkdtempSync(join(tmpdir(), 'deadline-')), 'd.jsonl'),
     recentPerCard: 50, maxKeys: 1000 });
   const authoriser = new Authoriser({ cards, ledger, shards, decisions, panHasher,
     settings: { holdExpiryDays: 7, recentDecisions: 100 } });
@@ -247,4 +265,38 @@ test('a stand-in approval whose decision fails every retry is counted for a pers
   assert.equal(applied, 4, 'one attempt and three retries');
   assert.equal(availableMinor, 10_000, 'nothing could be held');
   assert.match(metrics, /^gateway_stand_in_not_applied_total 1$/m);
+});
+
+/** One 2,000 authorisation approved late and answered 91 by the stand-in, whose release fails `failures` times. */
+async function lateApprovalWithFailingRelease(failures: number) {
+  const parts = await setUp('decline', 10_000, undefined, HotBoundMissingLog);
+  parts.ledger.delayMs = 150;
+  parts.ledger.reversalFailuresLeft = failures;
+  const connection = new CapturingConnection();
+  const request = schemeMessage({ pan: PAN, amountMinor: 2_000, stan: '000901', transmissionDateTime: '1127010000' });
+  parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(6_000), true);
+  assert.equal(connection.responses.length, 1, 'one answer, whatever the retries');
+  assert.equal(connection.responses[0]!.message.getString(39), '91');
+  const account = await parts.ledger.getAccount(parts.accountId);
+  const standInRecords = (await parts.decisions.recentForCard('card-deadline', 10)).filter((record) => record.standIn);
+  const metrics = await parts.registry.metrics();
+  parts.acceptor.close();
+  await parts.decisions.close();
+  return { availableMinor: account?.availableMinor, standInRecords, metrics };
+}
+
+test('a late approval answered 91 whose release fails is released on a retry, and its stand-in record written patiently', async () => {
+  const { availableMinor, standInRecords, metrics } = await lateApprovalWithFailingRelease(2);
+  assert.equal(availableMinor, 10_000, 'the hold of the approval the scheme never saw is released');
+  assert.equal(standInRecords.length, 1, 'one stand-in record, through the patient write (the hot one always fails here)');
+  assert.equal(standInRecords[0]!.responseCode, '91');
+  assert.match(metrics, /^gateway_stand_in_not_reconciled_total 0$/m);
+});
+
+test('a late approval whose release fails every retry is counted for a person to put right', async () => {
+  const { availableMinor, standInRecords, metrics } = await lateApprovalWithFailingRelease(100);
+  assert.equal(availableMinor, 10_000 - 2_000, 'the hold could not be released');
+  assert.equal(standInRecords.length, 0);
+  assert.match(metrics, /^gateway_stand_in_not_reconciled_total 1$/m);
 });

@@ -140,13 +140,13 @@ describe('rebuild and reconciliation from Cassandra', () => {
     // Stand-in answers: decline over an approval (released), approval over a decline (held), approval over approval.
     const overridden = schemeRequest(rich, { billingAmountMinor: 3_300 });
     const overriddenDecision = await decide(overridden);
-    await authoriser.reconcileStandIn(overridden, overriddenDecision, '91', Date.now());
+    await authoriser.reconcileStandIn(overridden, overriddenDecision, authoriser.standInAnswer('91', '', Date.now()));
     const tooBig = schemeRequest(thin, { billingAmountMinor: 900_000 });
     const declined = await decide(tooBig);
     assert.equal(declined.responseCode, '51');
-    await authoriser.reconcileStandIn(tooBig, declined, '00', Date.now());
+    await authoriser.reconcileStandIn(tooBig, declined, authoriser.standInAnswer('00', '', Date.now()));
     const agreed = schemeRequest(overdraft, { billingAmountMinor: 1_100 });
-    await authoriser.reconcileStandIn(agreed, await decide(agreed), '00', Date.now());
+    await authoriser.reconcileStandIn(agreed, await decide(agreed), authoriser.standInAnswer('00', '', Date.now()));
     // An unknown card: recorded without an account, moves no money.
     assert.equal((await decide(schemeRequest('4000000000000002', { billingAmountMinor: 100 }))).responseCode, '14');
     // Admin: a top-up, and a clearing that posts a pending hold.
@@ -188,7 +188,7 @@ describe('rebuild and reconciliation from Cassandra', () => {
         await decide(schemeRequest(pan, { kind: 'advice', mti: '0120', billingAmountMinor: amount }));
       } else if (pick < 0.9) {
         const request = schemeRequest(pan, { billingAmountMinor: amount });
-        await authoriser.reconcileStandIn(request, await decide(request), random() < 0.5 ? '91' : '00', Date.now());
+        await authoriser.reconcileStandIn(request, await decide(request), authoriser.standInAnswer(random() < 0.5 ? '91' : '00', '', Date.now()));
       } else {
         // The same authorisation retransmitted (same STAN, DE 7, DE 32): must not hold twice.
         await decide(previous.request);
