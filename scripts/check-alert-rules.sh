@@ -19,26 +19,13 @@ REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RULES_DIR="$REPO_DIR/config/alerts"
 
 say() { printf 'check-alert-rules: %s\n' "$*" >&2; }
+# shellcheck source=lib/debian-package.sh
+source "$REPO_DIR/scripts/lib/debian-package.sh"
 
-install_promtool() {
-  local runner=()
-  if ((EUID != 0)); then
-    if sudo -n true 2>/dev/null; then
-      runner=(sudo -n)
-    else
-      say "promtool is missing; install it with: sudo apt-get install -y prometheus"
-      exit 1
-    fi
-  fi
-  say "promtool is missing: installing the Debian package prometheus"
-  # promtool, and the server for test/alerts/prometheus-scrape.test.ts, which runs it on a port of
-  # its own. The package also ships a prometheus service: on a machine with an init system it may
-  # start on :9090 (`systemctl disable --now prometheus` if unwanted).
-  if ! "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >&2; then
-    "${runner[@]}" apt-get update >&2
-    "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >&2
-  fi
-}
+# The package also ships a prometheus service: on a machine with an init system it may start on
+# :9090 (`systemctl disable --now prometheus` if unwanted). The scrape test runs the server on a port
+# of its own.
+install_promtool() { install_debian_package prometheus; }
 
 if [[ ${1:-} == --prometheus-path ]]; then
   command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || install_promtool

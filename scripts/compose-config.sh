@@ -14,24 +14,9 @@ set -euo pipefail
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 say() { printf 'compose-config: %s\n' "$*" >&2; }
+# shellcheck source=lib/debian-package.sh
+source "$REPO_DIR/scripts/lib/debian-package.sh"
 
-install_compose() {
-  local runner=()
-  if ((EUID != 0)); then
-    if sudo -n true 2>/dev/null; then
-      runner=(sudo -n)
-    else
-      say "docker-compose is missing; install it with: sudo apt-get install -y docker-compose"
-      exit 1
-    fi
-  fi
-  say "docker-compose is missing: installing the Debian package docker-compose"
-  if ! "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose >&2; then
-    "${runner[@]}" apt-get update >&2
-    "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose >&2
-  fi
-}
-
-command -v docker-compose >/dev/null 2>&1 || install_compose
+command -v docker-compose >/dev/null 2>&1 || install_debian_package docker-compose
 cd "$REPO_DIR"
 exec docker-compose --file docker-compose.yml --project-directory "$REPO_DIR" config
