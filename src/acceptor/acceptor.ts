@@ -30,6 +30,7 @@ import type { Logger } from '../log/logger';
 import type { Authoriser, Decision } from '../authorise/authoriser';
 import { ResponseCode, isApproval } from '../authorise/types';
 import { approvalCodeFor } from '../authorise/approval-code';
+import { isSpendingType } from '../authorise/rules';
 import {
   AuthorisationMetrics, mtiClassIndex, OUTCOME_APPROVED, OUTCOME_DECLINED, OUTCOME_ERROR, OUTCOME_STAND_IN,
 } from '../metrics/authorisation-metrics';
@@ -283,6 +284,9 @@ export class Acceptor implements SchemeRequestHandler {
   private standInApproves(request: SchemeRequest): boolean {
     if (this.settings.standIn.policy !== 'approve-within-limits') return false;
     if (request.kind !== 'authorisation' && request.kind !== 'financial') return false;
+    // Only a debit within the limit: a refund or credit approved by stand-in would be held (or
+    // posted) as a debit when reconciled.
+    if (!isSpendingType(request) || request.billingAmountMinor <= 0) return false;
     if (request.billingAmountMinor > this.settings.standIn.maxAmountMinor) return false;
     const card = this.authoriser.cachedCard(request.pan);
     return card !== undefined && card.status === 'active' && !card.controls.frozen;

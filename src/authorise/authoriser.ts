@@ -17,6 +17,7 @@ import { approvalCodeFor } from './approval-code';
 import { UtcCalendar } from './calendar';
 import { maskPan, type PanHasher } from './pan-protection';
 import { ResponseCode, isApproval, type Card } from './types';
+import { ShardFencedError } from './shard-fenced-error';
 import type { StageMetrics } from '../metrics/stage-metrics';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
@@ -100,8 +101,8 @@ export class Authoriser {
     const remembered = this.recent?.get(idempotencyKey);
     if (remembered !== undefined) return { ...remembered, replayed: true };
     if (request.repeat) {
-      const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
-      if (stored !== undefined) return decisionFromRecord(stored);
+      const stored = await this.storedAnswer(idempotencyKey);
+      if (stored !== undefined) return stored;
     }
 
     const card = this.deps.cards.cached(panHash) ?? await this.deps.cards.load(panHash);
@@ -145,16 +146,28 @@ export class Authoriser {
     const outcome = await this.deps.ledger.apply(operation);
     stages?.hold.observe((performance.now() - holdStartMs) / 1000);
     if (outcome.replayed && outcome.status !== 'fenced') {
-      const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
-      if (stored !== undefined) return decisionFromRecord(stored);
+      const stored = await this.storedAnswer(idempotencyKey);
+      if (stored !== undefined) return stored;
     }
     return this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
       responseCode: outcome.responseCode, status: outcome.status, rule: '', approvedMinor: outcome.approvedMinor,
       overdrawn: outcome.overdrawn, holdId: outcome.holdId ?? '',
       originalKey: operation.kind === 'reverse' ? (operation.originalKey ?? '')
         : operation.kind === 'authorise' ? (operation.incrementOf ?? '') : '',
-      shard, fencingToken, approvalCode,
+      shard, fencingToken, approvalCode, ledgerReplayed: outcome.replayed,
     });
+  }
+
+  /**
+   * What an earlier identical request was answered, from the durable record: the stand-in's answer
+   * when one went out before the decision (its record is kept under `stand-in:<key>`), else the
+   * decision's. Only duplicates and repeats read it.
+   */
+  private async storedAnswer(idempotencyKey: string): Promise<Decision | undefined> {
+    const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
+    if (stored === undefined) return undefined;
+    const standIn = await this.deps.decisions.findByIdempotencyKey(`stand-in:${idempotencyKey}`);
+    return standIn === undefined ? decisionFromRecord(stored) : { ...decisionFromRecord(standIn), idempotencyKey };
   }
 
   private ledgerOperation(request: SchemeRequest, card: Card, idempotencyKey: string, holdId: string,
@@ -206,6 +219,8 @@ export class Authoriser {
     receivedAtMs: number, decidedAtMs: number, result: {
       responseCode: string; status: Decision['status']; rule: string; approvedMinor: number; overdrawn: boolean;
       holdId: string; originalKey: string; shard: number; fencingToken: number; approvalCode?: string;
+      /** The ledger step replayed an earlier identical one (a duplicate of a request still in flight). */
+      ledgerReplayed?: boolean;
     }): Promise<Decision> {
     const approved = isApproval(result.responseCode) && (request.kind === 'authorisation' || request.kind === 'financial');
     const record: DecisionRecord = {
@@ -229,7 +244,7 @@ export class Authoriser {
       await this.deps.decisions.append(record);
       this.deps.stages?.persist.observe((performance.now() - persistStartMs) / 1000);
     } catch {
-      return this.notDurable(decision);
+      return this.notDurable(decision, result.ledgerReplayed === true);
     }
     this.remember(decision);
     return decision;
@@ -237,11 +252,13 @@ export class Authoriser {
 
   /**
    * The record could not be made durable: nothing may be approved without one, so a hold that was
-   * placed is released and the answer is 91 (issuer unavailable: the scheme may stand in).
+   * placed is released and the answer is 91 (issuer unavailable: the scheme may stand in). Not a
+   * hold this attempt did not place: when the ledger step replayed, the hold is the first
+   * attempt's, still in flight, which answers and records for itself.
    */
-  private async notDurable(decision: Decision): Promise<Decision> {
+  private async notDurable(decision: Decision, ledgerReplayed: boolean): Promise<Decision> {
     const record = decision.record;
-    if (record !== undefined && record.holdId !== '' && isApproval(decision.responseCode)
+    if (!ledgerReplayed && record !== undefined && record.holdId !== '' && isApproval(decision.responseCode)
       && (record.kind === 'authorisation' || record.kind === 'financial')) {
       const released = await this.deps.ledger.apply({
         kind: 'reverse', idempotencyKey: `not-durable:${record.idempotencyKey}`, accountId: record.accountId,
@@ -323,19 +340,24 @@ export class Authoriser {
     const standInKey = `stand-in:${record.idempotencyKey}`;
     let approvedMinor = 0;
     let holdId = '';
-    if (decidedApproval && !answeredApproval) {
-      await this.deps.ledger.apply({
-        kind: 'reverse', idempotencyKey: standInKey, accountId: record.accountId, cardId: record.cardId,
-        shard: record.shard, fencingToken: record.fencingToken, nowMs, originalKey: record.idempotencyKey,
-        references: {}, advice: true,
-      });
-    } else if (answeredApproval && !decidedApproval && record.accountId !== '') {
-      const card = await this.deps.cards.getById(record.cardId);
-      const fencingToken = this.deps.shards.currentToken(this.deps.shards.shardOf(record.accountId));
-      if (card !== undefined && fencingToken !== undefined) {
-        const outcome = await this.deps.ledger.apply({
+    if ((decidedApproval && !answeredApproval) || (answeredApproval && !decidedApproval && record.accountId !== '')) {
+      // The shard's token now, not at the decision: a reconciliation may run after a takeover. A
+      // refusal throws, so the acceptor retries it and counts what still fails.
+      const shard = this.deps.shards.shardOf(record.accountId);
+      const fencingToken = this.deps.shards.currentToken(shard);
+      if (fencingToken === undefined) throw new Error(`shard ${shard} has no owner here: stand-in not reconciled`);
+      let outcome: LedgerOutcome;
+      if (decidedApproval) {
+        outcome = await this.deps.ledger.apply({
+          kind: 'reverse', idempotencyKey: standInKey, accountId: record.accountId, cardId: record.cardId,
+          shard, fencingToken, nowMs, originalKey: record.idempotencyKey, references: {}, advice: true,
+        });
+      } else {
+        const card = await this.deps.cards.getById(record.cardId);
+        if (card === undefined) throw new Error(`card ${record.cardId} not found: stand-in approval not held`);
+        outcome = await this.deps.ledger.apply({
           kind: 'advice', idempotencyKey: standInKey, accountId: record.accountId, cardId: record.cardId,
-          shard: this.deps.shards.shardOf(record.accountId), fencingToken, nowMs,
+          shard, fencingToken, nowMs,
           settlement: request.kind === 'financial' ? 'post' : 'hold', amountMinor: request.billingAmountMinor,
           limits: this.limitsFor(card, request, nowMs), holdId: randomUUID(),
           expiresAtMs: nowMs + this.deps.settings.holdExpiryDays * DAY_MS,
@@ -345,15 +367,19 @@ export class Authoriser {
         // A retry replays the first attempt's outcome, with the hold that attempt placed.
         holdId = outcome.holdId ?? '';
       }
+      if (outcome.status === 'fenced') throw new ShardFencedError(shard, fencingToken);
     } else if (decidedApproval && answeredApproval) {
       approvedMinor = decision.approvedMinor;
       holdId = record.holdId;
     }
-    await this.deps.decisions.appendPatiently({
+    const standInRecord: DecisionRecord = {
       ...record, decisionId: answer.recordId, idempotencyKey: standInKey, responseCode: standInCode,
       approvalCode: answer.approvalCode, approvedMinor, holdId, originalKey: record.idempotencyKey, standIn: true,
       receivedAtMs: answer.receivedAtMs, decidedAtMs: answer.recordedAtMs,
-    });
+    };
+    await this.deps.decisions.appendPatiently(standInRecord);
+    // A duplicate or repeat of this request is answered as the scheme was, not as decided late.
+    this.remember({ ...decisionFromRecord(standInRecord), replayed: false, idempotencyKey: record.idempotencyKey });
   }
 
   private remember(decision: Decision): void {

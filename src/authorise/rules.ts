@@ -34,6 +34,11 @@ const CARD_NOT_PRESENT_ENTRY = new Set(['01', '81', '09', '10']);
 /** DE 3 positions 1-2 the gateway authorises: purchase, cash, purchase with cashback. */
 const SPENDING_TYPES = new Set(['00', '01', '09']);
 
+/** A debit the gateway authorises (DE 3 positions 1-2 purchase, cash, purchase with cashback), not a refund or credit. */
+export function isSpendingType(request: SchemeRequest): boolean {
+  return SPENDING_TYPES.has(request.transactionType);
+}
+
 export function isCashWithdrawal(request: SchemeRequest): boolean {
   return request.transactionType === '01' || request.mcc === ATM_MCC;
 }
@@ -54,7 +59,7 @@ export const rules: readonly Rule[] = [
   { name: 'expiry-mismatch', responseCode: ResponseCode.expiredCard,
     declines: ({ card, request }) => request.expiry !== '' && request.expiry !== card.expiry },
   { name: 'transaction-type-not-supported', responseCode: ResponseCode.invalidTransaction,
-    declines: ({ request }) => !SPENDING_TYPES.has(request.transactionType) },
+    declines: ({ request }) => !isSpendingType(request) },
   { name: 'invalid-amount', responseCode: ResponseCode.invalidAmount,
     declines: ({ request }) => request.billingAmountMinor <= 0 },
   { name: 'card-frozen', responseCode: ResponseCode.restrictedCard,

@@ -33,6 +33,8 @@ class SlowLedger extends MemoryLedger {
   failuresLeft = 0;
   /** This many reversals fail (a stand-in 91's release of a late approval) before they succeed. */
   reversalFailuresLeft = 0;
+  /** Reversals are refused as fenced (the shard moved to another instance). */
+  fenceReversals = false;
   override async apply(operation: LedgerOperation): Promise<LedgerOutcome> {
     this.applied++;
     if (this.delayMs > 0) await sleep(this.delayMs);
@@ -44,7 +46,25 @@ class SlowLedger extends MemoryLedger {
       this.reversalFailuresLeft--;
       throw new Error('ledger unavailable for the release (test)');
     }
+    if (operation.kind === 'reverse' && this.fenceReversals) {
+      return { status: 'fenced', responseCode: '91', approvedMinor: 0, replayed: false, overdrawn: false, availableMinor: 0 };
+    }
     return this.applyNow(operation);
+  }
+}
+
+/**
+ * A decision log whose first hot write of a key takes 20 ms and whose second hot write of the same
+ * key fails: a duplicate arriving while the original's record is being written cannot make its own.
+ */
+class SecondWriteOfAKeyFailsLog extends FileDecisionLog {
+  private readonly writes = new Map<string, number>();
+  override async append(record: DecisionRecord): Promise<void> {
+    const count = (this.writes.get(record.idempotencyKey) ?? 0) + 1;
+    this.writes.set(record.idempotencyKey, count);
+    if (count > 1) throw new Error('decision write not acknowledged within the hot bound (test)');
+    await sleep(20);
+    return super.append(record);
   }
 }
 
@@ -92,7 +112,7 @@ async function setUp(policy: StandInPolicy, balanceMinor: number,
   const quiet = createLogger({ level: 'silent', destination: new Writable({ write(_c, _e, done) { done(); } }) });
   const acceptor = new Acceptor(authoriser, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
     standIn: { policy, maxAmountMinor: 5_000 }, shedding }, metrics, quiet);
-  return { ledger, decisions, acceptor, accountId, registry };
+  return { ledger, decisions, acceptor, accountId, registry, cards, shards, panHasher, quiet };
 }
 
 test('a decision that misses the deadline is answered 91 by the stand-in policy, once, and its hold released', async () => {
@@ -299,4 +319,88 @@ test('a late approval whose release fails every retry is counted for a person to
   assert.equal(availableMinor, 10_000 - 2_000, 'the hold could not be released');
   assert.equal(standInRecords.length, 0);
   assert.match(metrics, /^gateway_stand_in_not_reconciled_total 1$/m);
+});
+
+test('a late approval whose release is fenced (the shard moved) is retried and counted, not taken as reconciled', async () => {
+  const parts = await setUp('decline', 10_000);
+  parts.ledger.delayMs = 150;
+  parts.ledger.fenceReversals = true;
+  const connection = new CapturingConnection();
+  const request = schemeMessage({ pan: PAN, amountMinor: 2_000, stan: '000902', transmissionDateTime: '1127010100' });
+  parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(6_000), true);
+  assert.equal(connection.responses[0]!.message.getString(39), '91');
+  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000, 'still held');
+  assert.match(await parts.registry.metrics(), /^gateway_stand_in_not_reconciled_total 1$/m);
+  parts.acceptor.close();
+  await parts.decisions.close();
+});
+
+test('a duplicate or repeat after a stand-in answer gets what the scheme was told, from memory and from the record', async () => {
+  const parts = await setUp('decline', 10_000);
+  parts.ledger.delayMs = 150;
+  const fields = { pan: PAN, amountMinor: 2_000, stan: '000903', transmissionDateTime: '1127010200' };
+  const connection = new CapturingConnection();
+  const original = schemeMessage(fields);
+  parts.acceptor.handleRequest(original, new LinkExchange(connection, original, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(6_000), true);
+  assert.equal(connection.responses[0]!.message.getString(39), '91', 'answered by stand-in; decided 00 late and released');
+  parts.ledger.delayMs = 0;
+  const duplicate = schemeMessage(fields);
+  parts.acceptor.handleRequest(duplicate, new LinkExchange(connection, duplicate, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses[1]!.message.getString(39), '91', 'the duplicate, from the recent decisions');
+  assert.equal(connection.responses[1]!.message.getString(38), undefined, 'no approval code');
+
+  // Another authoriser on the same ledger and record (a restart, or the recent decisions evicted).
+  const fresh = new Authoriser({ cards: parts.cards, ledger: parts.ledger, shards: parts.shards,
+    decisions: parts.decisions, panHasher: parts.panHasher, settings: { holdExpiryDays: 7, recentDecisions: 100 } });
+  const freshAcceptor = new Acceptor(fresh, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
+    standIn: { policy: 'decline', maxAmountMinor: 5_000 } }, new AuthorisationMetrics(new Registry(), BUDGET_MS), parts.quiet);
+  const repeat = schemeMessage({ ...fields, mti: '0101' });
+  const again = schemeMessage(fields);
+  freshAcceptor.handleRequest(repeat, new LinkExchange(connection, repeat, performance.now(), null));
+  freshAcceptor.handleRequest(again, new LinkExchange(connection, again, performance.now(), null));
+  assert.equal(await freshAcceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses[2]!.message.getString(39), '91', 'the repeat, from the stand-in record');
+  assert.equal(connection.responses[3]!.message.getString(39), '91', 'the duplicate, through the ledger\'s replay');
+  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000, 'nothing held');
+  freshAcceptor.close();
+  parts.acceptor.close();
+  await parts.decisions.close();
+});
+
+test('the stand-in never approves a refund: only purchases, cash and cashback within the limit', async () => {
+  const parts = await setUp('approve-within-limits', 10_000);
+  const connection = new CapturingConnection();
+  // Both already past their deadline when their turn comes: answered by the stand-in policy at once.
+  const purchase = schemeMessage({ pan: PAN, amountMinor: 2_000 });
+  const refund = schemeMessage({ pan: PAN, amountMinor: 2_000, processingCode: '200000' });
+  for (const request of [purchase, refund]) {
+    parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now() - BUDGET_MS, null));
+  }
+  assert.equal(await parts.acceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses[0]!.message.getString(39), '00', 'a purchase within the limit is approved by stand-in');
+  assert.equal(connection.responses[1]!.message.getString(39), '91', 'a refund is not');
+  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000,
+    'only the purchase is held');
+  parts.acceptor.close();
+  await parts.decisions.close();
+});
+
+test('a duplicate whose own record fails while the original is in flight does not release the original\'s hold', async () => {
+  const parts = await setUp('decline', 10_000, undefined, SecondWriteOfAKeyFailsLog);
+  const connection = new CapturingConnection();
+  const fields = { pan: PAN, amountMinor: 2_000, stan: '000904', transmissionDateTime: '1127010300' };
+  const original = schemeMessage(fields);
+  const duplicate = schemeMessage(fields);
+  parts.acceptor.handleRequest(original, new LinkExchange(connection, original, performance.now(), null));
+  parts.acceptor.handleRequest(duplicate, new LinkExchange(connection, duplicate, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(2_000), true);
+  const codes = connection.responses.map((response) => response.message.getString(39)).sort();
+  assert.deepEqual(codes, ['00', '91'], 'the original approved, the duplicate unable to record');
+  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000,
+    'the approval the scheme was told of is still held');
+  parts.acceptor.close();
+  await parts.decisions.close();
 });
