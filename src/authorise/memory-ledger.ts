@@ -35,6 +35,8 @@ interface LedgerEntry {
   /** Its keys in `references` ('' when none), removed with the entry. */
   rrnReference: string;
   approvalReference: string;
+  /** An incremental's entry: it shares its original's hold, and its reversal releases only its part. */
+  increment: boolean;
 }
 
 interface AccountState {
@@ -141,6 +143,12 @@ export class MemoryLedger implements Ledger {
     entry.amountMinor += operation.amountMinor;
     state.pendingMinor += operation.amountMinor;
     this.countSpend(operation.cardId, operation.limits, operation.amountMinor, 0);
+    // Its own entry, so a reversal naming the incremental (DE 90) takes back only what it added.
+    this.entries.set(operation.idempotencyKey, {
+      idempotencyKey: operation.idempotencyKey, accountId: operation.accountId, settlement: 'hold',
+      amountMinor: operation.amountMinor, hold: entry.hold, limits: operation.limits, rrnReference: '',
+      approvalReference: '', increment: true,
+    });
     return this.outcome('approved', ResponseCode.approved, operation.amountMinor, entry.hold.holdId,
       availableOf(state));
   }
@@ -183,6 +191,7 @@ export class MemoryLedger implements Ledger {
     this.entries.set(operation.idempotencyKey, {
       idempotencyKey: operation.idempotencyKey, accountId: operation.accountId,
       settlement: operation.settlement, amountMinor, hold, limits: operation.limits, rrnReference, approvalReference,
+      increment: false,
     });
     this.countSpend(operation.cardId, operation.limits, amountMinor, 1);
     return hold;
@@ -201,21 +210,34 @@ export class MemoryLedger implements Ledger {
       return this.outcome('original-unknown',
         operation.advice ? ResponseCode.approved : ResponseCode.invalidTransaction, 0, undefined, available);
     }
-    const remaining = Math.min(operation.remainingMinor ?? 0, entry.amountMinor);
-    const releasedMinor = entry.amountMinor - remaining;
-    if (releasedMinor > 0) {
-      entry.amountMinor = remaining;
-      if (entry.settlement === 'hold' && entry.hold !== undefined && entry.hold.status === 'pending') {
-        entry.hold.amountMinor = remaining;
-        state.pendingMinor -= releasedMinor;
-        if (remaining === 0) {
-          entry.hold.status = 'released';
-          state.holds.delete(entry.hold.holdId);
+    let releasedMinor = 0;
+    const hold = entry.hold;
+    if (entry.settlement === 'hold') {
+      // Only a pending hold releases anything (one expired, released or posted already has).
+      if (hold !== undefined && hold.status === 'pending') {
+        // The original's reversal takes the whole hold, increments included; an incremental's, at
+        // most what it added. DE 95 (remainingMinor) is what stays held of that.
+        const share = entry.increment ? Math.min(entry.amountMinor, hold.amountMinor) : hold.amountMinor;
+        releasedMinor = share - Math.min(operation.remainingMinor ?? 0, share);
+        if (releasedMinor > 0) {
+          hold.amountMinor -= releasedMinor;
+          entry.amountMinor = Math.max(0, entry.amountMinor - releasedMinor);
+          state.pendingMinor -= releasedMinor;
+          if (hold.amountMinor === 0) {
+            hold.status = 'released';
+            state.holds.delete(hold.holdId);
+          }
+          this.countSpend(operation.cardId, entry.limits, -releasedMinor, 0);
         }
-      } else if (entry.settlement === 'post') {
-        state.account.balanceMinor += releasedMinor;
       }
-      this.countSpend(operation.cardId, entry.limits, -releasedMinor, 0);
+    } else {
+      const remaining = Math.min(operation.remainingMinor ?? 0, entry.amountMinor);
+      releasedMinor = entry.amountMinor - remaining;
+      if (releasedMinor > 0) {
+        entry.amountMinor = remaining;
+        state.account.balanceMinor += releasedMinor;
+        this.countSpend(operation.cardId, entry.limits, -releasedMinor, 0);
+      }
     }
     return this.outcome('reversed', ResponseCode.approved, releasedMinor, entry.hold?.holdId,
       availableOf(state));
@@ -223,8 +245,10 @@ export class MemoryLedger implements Ledger {
 
   private findOriginal(operation: ReverseOperation): LedgerEntry | undefined {
     if (operation.originalKey !== undefined) {
+      // Within the reversal's account only, as the Redis ledger keys it: DE 90 names a STAN and a
+      // time, which another account's authorisation may share.
       const byKey = this.entries.get(operation.originalKey);
-      if (byKey !== undefined) return byKey;
+      if (byKey !== undefined && byKey.accountId === operation.accountId) return byKey;
     }
     const { rrn, approvalCode } = operation.references;
     const key = (rrn !== undefined ? this.references.get(referenceKey(operation.accountId, 'rrn', rrn)) : undefined)

@@ -165,6 +165,24 @@ export function runLedgerContract(name: string, makeLedger: () => Promise<Ledger
       assert.equal(await available(fixture), 10_000);
     }));
 
+  test(`${name}: a reversal on another account whose DE 90 names this account's authorisation releases nothing`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const otherId = `acct-${randomUUID()}`;
+      const other = { ledger: fixture.ledger, accountId: otherId, cardId: `card-${randomUUID()}`,
+        shard: shardOfAccount(otherId, CONTRACT_SHARD_COUNT) };
+      await fixture.ledger.claimShard(other.shard, TOKEN);
+      await fixture.ledger.putAccount({ accountId: otherId, currency: '826', balanceMinor: 10_000, overdraftMinor: 0 },
+        other.shard, TOKEN);
+      const original = authorise(fixture, 4_000);
+      await fixture.ledger.apply(original);
+      const stray = await fixture.ledger.apply(reverse(other, { originalKey: original.idempotencyKey }));
+      assert.equal(stray.approvedMinor, 0, 'nothing released');
+      assert.equal(await available(fixture), 6_000, 'still held on its own account');
+      assert.equal(await available(other), 10_000, 'the other account unchanged');
+      const own = await fixture.ledger.apply(reverse(fixture, { originalKey: original.idempotencyKey }));
+      assert.equal(own.approvedMinor, 4_000, 'its own account\'s reversal still finds it');
+    }));
+
   test(`${name}: a partial reversal leaves the replacement amount held`, () =>
     withAccount(10_000, 0, async (fixture) => {
       const original = authorise(fixture, 4_000);
@@ -252,6 +270,39 @@ export function runLedgerContract(name: string, makeLedger: () => Promise<Ledger
       const tooMuch = await fixture.ledger.apply(
         authorise(fixture, 5_001, { incrementOf: original.idempotencyKey }));
       assert.equal(tooMuch.responseCode, '51');
+    }));
+
+  test(`${name}: a reversal naming an incremental takes back only what it added; the original's takes the rest`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const original = authorise(fixture, 3_000);
+      const placed = await fixture.ledger.apply(original);
+      const increment = authorise(fixture, 2_000, { incrementOf: original.idempotencyKey });
+      await fixture.ledger.apply(increment);
+      assert.equal(await available(fixture), 5_000);
+      const ofIncrement = reverse(fixture, { originalKey: increment.idempotencyKey, advice: true });
+      const released = await fixture.ledger.apply(ofIncrement);
+      assert.deepEqual([released.status, released.approvedMinor, released.holdId], ['reversed', 2_000, placed.holdId]);
+      assert.equal(await available(fixture), 7_000, 'the original\'s 3,000 still held');
+      const view = await fixture.ledger.getAccount(fixture.accountId);
+      assert.deepEqual(view?.holds.map((hold) => [hold.amountMinor, hold.status]), [[3_000, 'pending']]);
+      const again = await fixture.ledger.apply(reverse(fixture, { originalKey: increment.idempotencyKey }));
+      assert.equal(again.approvedMinor, 0, 'a second reversal of the increment takes nothing more');
+      const ofOriginal = await fixture.ledger.apply(reverse(fixture, { originalKey: original.idempotencyKey }));
+      assert.equal(ofOriginal.approvedMinor, 3_000);
+      assert.equal(await available(fixture), 10_000);
+    }));
+
+  test(`${name}: after the original's reversal released the grown hold, the incremental's releases nothing`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const original = authorise(fixture, 3_000);
+      await fixture.ledger.apply(original);
+      const increment = authorise(fixture, 2_000, { incrementOf: original.idempotencyKey });
+      await fixture.ledger.apply(increment);
+      const ofOriginal = await fixture.ledger.apply(reverse(fixture, { originalKey: original.idempotencyKey }));
+      assert.equal(ofOriginal.approvedMinor, 5_000, 'the whole hold, increment included');
+      const ofIncrement = await fixture.ledger.apply(reverse(fixture, { originalKey: increment.idempotencyKey }));
+      assert.equal(ofIncrement.approvedMinor, 0);
+      assert.equal(await available(fixture), 10_000);
     }));
 
   test(`${name}: a financial request posts at once and its reversal credits it back`, () =>

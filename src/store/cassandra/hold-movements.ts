@@ -12,7 +12,8 @@
  * - a reversal releases approvedMinor from the original, a hold or a posting: which one is not in
  *   the reversal's record, so the store looks up the holdId's earlier rows (`holdSettlement`);
  * - a stand-in record (the acceptor answered at the deadline) is what the ledger was made to follow:
- *   answered decline over a decided approval releases the original in full; answered approval over
+ *   answered decline over a decided approval releases the original in full (an incremental: what it
+ *   added); answered approval over
  *   a decided decline places a new hold (or posts); both approvals change nothing. Telling these
  *   apart needs the original record (`original`).
  * Rows are keyed by the deciding message's idempotency key, so writing them twice (a retry, a journal
@@ -147,6 +148,10 @@ function standInEffects(record: DecisionRecord, context: EffectContext, holdExpi
       return { holds: [], postings: [posting(record, original.approvedMinor, 'card-refund', original.holdId)] };
     }
     if (original.holdId === '') return noEffects;
+    if (original.originalKey !== '' && original.kind === 'authorisation') {
+      // An incremental: its reversal took back what it added, not its original's part of the hold.
+      return { holds: [movement(record, original.holdId, 'hold', -original.approvedMinor, '', holdExpiryDays)], postings: [] };
+    }
     return { holds: [movement(record, original.holdId, 'hold', 0, 'released', holdExpiryDays)], postings: [] };
   }
   // Answered approval: a new hold only when the decision itself had not approved.

@@ -337,13 +337,23 @@ local function reverse(keys, args)
   local found = false
   local heldId = nil
   local originalOpKey = nil
+  -- What an incremental named by DE 90 added and has not yet had taken back: its reversal releases
+  -- at most that. nil when the original is the hold's own authorisation (its reversal takes all).
+  local incrementLeft = nil
   -- An original that held nothing (declined, or itself reversed first) counts as not found.
   if originalKey ~= '' then
     originalOpKey = base .. 'op:' .. account .. ':' .. originalKey
-    local originalHold = redis.call('HGET', originalOpKey, 'hold')
-    if originalHold and originalHold ~= '' then
+    local o = redis.call('HMGET', originalOpKey, 'hold', 'amt', 'rel')
+    if o[1] and o[1] ~= '' then
       found = true
-      heldId = originalHold
+      heldId = o[1]
+      local placedBy = redis.call('HGET', base .. 'hold:' .. heldId, 'key')
+      if placedBy and placedBy ~= originalKey then
+        incrementLeft = num(o[2]) - num(o[3])
+        if incrementLeft < 0 then
+          incrementLeft = 0
+        end
+      end
     end
   end
   if not found then
@@ -372,9 +382,13 @@ local function reverse(keys, args)
     local h = redis.call('HMGET', holdKey, 'amt', 'st', 'acct', 'card', 'dk', 'mk', 'atm', 'set')
     if h[1] and h[3] == account then
       local held = tonumber(h[1])
-      local toRelease = held
+      local share = held
+      if incrementLeft and incrementLeft < held then
+        share = incrementLeft
+      end
+      local toRelease = share
       if remaining then
-        toRelease = held - remaining
+        toRelease = share - remaining
         if toRelease < 0 then
           toRelease = 0
         end
@@ -396,6 +410,9 @@ local function reverse(keys, args)
           redis.call('HSET', holdKey, 'amt', int(held - released))
         end
         releaseCounters(base, h[4], h[5], h[6], h[7] == '1', released)
+        if incrementLeft then
+          redis.call('HINCRBY', originalOpKey, 'rel', int(released))
+        end
       end
     end
   end

@@ -124,6 +124,20 @@ describe('rebuild and reconciliation from Cassandra', () => {
     assert.equal(increment.approvedMinor, 2_000);
     // Partial reversal down to 4,000 (DE 95), then a full reversal of another hold.
     assert.equal((await decide(reversalOf(first, { replacementAmountMinor: 4_000 }))).approvedMinor, 8_000);
+    // Incrementals taken back alone: one answered 91 by the stand-in and approved late, one named by
+    // a scheme reversal. The hold keeps its original's 6,000 in Redis and in the rebuild.
+    const third = schemeRequest(rich, { billingAmountMinor: 6_000 });
+    const thirdDecision = await decide(third);
+    const ofThird = { mti: '0100', stan: third.stan, transmissionDateTime: third.transmissionDateTime, acquirerId: third.acquirerId };
+    const lateIncrement = schemeRequest(rich, { billingAmountMinor: 1_000, original: ofThird });
+    const lateIncrementDecision = await decide(lateIncrement);
+    assert.equal(lateIncrementDecision.approvedMinor, 1_000);
+    await authoriser.reconcileStandIn(lateIncrement, lateIncrementDecision, authoriser.standInAnswer('91', '', Date.now()));
+    const reversedIncrement = schemeRequest(rich, { billingAmountMinor: 500, original: ofThird });
+    assert.equal((await decide(reversedIncrement)).approvedMinor, 500);
+    assert.equal((await decide(reversalOf(reversedIncrement))).approvedMinor, 500);
+    const thirdHold = (await ledger.getAccount('acct-rich'))?.holds.find((hold) => hold.holdId === thirdDecision.record?.holdId);
+    assert.deepEqual([thirdHold?.amountMinor, thirdHold?.status], [6_000, 'pending']);
     const second = schemeRequest(rich, { billingAmountMinor: 7_000 });
     await decide(second);
     assert.equal((await decide(reversalOf(second))).approvedMinor, 7_000);
