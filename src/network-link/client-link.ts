@@ -4,7 +4,7 @@
  * jitter (so a fleet of gateways does not redial the scheme in step); a sign-on resets the delay.
  */
 import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import type { LinkConfig } from './config';
 import { LinkBase, type LinkParts, type LinkState } from './link-base';
 import { Tally, type CloseReason } from './link-metrics';
@@ -28,9 +28,12 @@ export class ClientLink extends LinkBase {
   private failures = 0;
   private attempts = 0;
   private stopped = false;
+  /** Built once (certificates read and parsed at start-up), reused by every redial. */
+  private readonly tlsOptions: ConnectionOptions | null;
 
   constructor(parts: LinkParts) {
     super(parts);
+    this.tlsOptions = this.config.tls === null ? null : clientTlsOptions(this.config, this.config.tls);
   }
 
   /** Starts dialling and returns at once: readiness follows the sign-on, not start-up. */
@@ -81,10 +84,18 @@ export class ClientLink extends LinkBase {
     if (this.stopped) return;
     this.attempts += 1;
     if (this.attempts > 1) this.metrics.counts[Tally.reconnects]! += 1;
-    const { host, port, tls } = this.config;
-    const socket = tls === null
-      ? connectTcp({ host, port, noDelay: true })
-      : connectTls({ ...clientTlsOptions(this.config, tls), host, port });
+    const { host, port } = this.config;
+    const tls = this.tlsOptions;
+    let socket: Socket;
+    try {
+      socket = tls === null ? connectTcp({ host, port, noDelay: true }) : connectTls({ ...tls, host, port });
+    } catch (error: unknown) {
+      // Thrown synchronously (from a timer, on a redial): it must not take the process down.
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error), attempt: this.attempts },
+        'connect failed');
+      this.scheduleRedial();
+      return;
+    }
     this.dialling = socket;
     const readyEvent = tls === null ? 'connect' : 'secureConnect';
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.config.connectTimeoutMs);

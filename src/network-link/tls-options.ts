@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { ConnectionOptions, TlsOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions, type SecureContext, type TlsOptions } from 'node:tls';
 import { LinkConfig, LinkConfigError, LinkTlsConfig } from './config';
 
 function readPem(path: string | null, key: string): Buffer | undefined {
@@ -40,13 +40,21 @@ export function serverTlsOptions(config: LinkConfig, tls: LinkTlsConfig): TlsOpt
   };
 }
 
-/** Client side: always verifies the scheme's certificate (against `caPath`, else the system CAs). */
+/**
+ * Client side: always verifies the scheme's certificate (against `caPath`, else the system CAs).
+ * The certificates go into one secure context, built here, at start-up: a missing file or a PEM
+ * that does not parse stops start-up naming the link, instead of failing (or throwing) at a redial.
+ */
 export function clientTlsOptions(config: LinkConfig, tls: LinkTlsConfig): ConnectionOptions {
-  const options: ConnectionOptions = {
-    ...pemOptions(tls, config.name),
-    minVersion: tls.minVersion,
-    rejectUnauthorized: true,
-  };
+  let secureContext: SecureContext;
+  try {
+    secureContext = createSecureContext({ ...pemOptions(tls, config.name), minVersion: tls.minVersion });
+  } catch (error: unknown) {
+    if (error instanceof LinkConfigError) throw error;
+    throw new LinkConfigError(`link ${config.name}.tls`,
+      `certificates do not load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const options: ConnectionOptions = { secureContext, minVersion: tls.minVersion, rejectUnauthorized: true };
   // SNI may not carry an IP address (RFC 6066); the certificate is still checked against the host.
   const serverName = tls.serverName ?? (isIP(config.host) === 0 ? config.host : null);
   if (serverName !== null) options.servername = serverName;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import { validateLinkConfig } from '../../src/network-link';
 import {
@@ -120,6 +122,49 @@ test('client-mode link over mutual TLS: dials the scheme, presents its certifica
   } finally {
     await links.stop();
     scheme.close();
+  }
+});
+
+test('client-mode TLS: certificates are read once, so a redial after the CA file is gone still signs on', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'link-tls-'));
+  const caPath = join(folder, 'ca.pem');
+  copyFileSync(files.ca, caPath);
+  const scheme = createServer({ cert: readFileSync(files.serverCert), key: readFileSync(files.serverKey) });
+  let signOns = 0;
+  const sockets: TLSSocket[] = [];
+  scheme.on('secureConnection', (socket: TLSSocket) => {
+    sockets.push(socket);
+    void peerOn(socket).whenGatewaySignedOn().then(() => { signOns += 1; });
+  });
+  await new Promise<void>((resolve) => scheme.listen(0, '127.0.0.1', resolve));
+  const port = (scheme.address() as { port: number }).port;
+  const links = await startTestLinks([{
+    name: 'scheme', mode: 'client', port, reconnectInitialMs: 20, reconnectMaxMs: 100,
+    tls: { caPath, serverName: 'localhost' },
+  }], new ApprovingAcceptor());
+  try {
+    await waitFor(() => signOns === 1, 3000, 'first sign-on');
+    // The file is rotated away (or half-written) while the link is down: the redial must neither
+    // crash the process nor need the file again.
+    rmSync(caPath);
+    for (const socket of sockets) socket.destroy();
+    await waitFor(() => signOns === 2, 3000, 'signed on again after the redial');
+  } finally {
+    await links.stop();
+    scheme.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('client-mode TLS: a client certificate file that does not parse stops start-up, naming the link', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'link-tls-'));
+  const certPath = join(folder, 'client.pem');
+  writeFileSync(certPath, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
+  try {
+    await assert.rejects(startTestLinks([{ name: 'scheme', mode: 'client', port: 9,
+      tls: { caPath: files.ca, certPath, keyPath: files.clientKey } }], new ApprovingAcceptor()), /link scheme\.tls/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
 });
 
