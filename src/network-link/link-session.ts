@@ -84,7 +84,10 @@ export class LinkSession implements ExchangeConnection {
   private draining = false;
   private signOffSettled = true;
   private lastReceivedMs: number;
+  /** Since when a frame has been waiting for its remaining bytes; -1 when no frame is partial. */
   private midFrameSinceMs = -1;
+  /** When reading last resumed after a pause: the peer's silence while paused was ours. */
+  private readResumedMs = 0;
   private echoOutstanding = false;
   private unansweredEchoes = 0;
   private decodeErrorsSeen = 0;
@@ -222,6 +225,9 @@ export class LinkSession implements ExchangeConnection {
   };
 
   private readonly onData = (chunk: Buffer): void => {
+    // A gracefully closed socket stays readable until the peer's FIN: what it sends is dropped,
+    // not held (nothing would ever cut it).
+    if (this.closed) return;
     this.counts[Tally.bytesIn]! += chunk.length;
     this.lastReceivedMs = performance.now();
     this.assembler.append(chunk);
@@ -255,10 +261,12 @@ export class LinkSession implements ExchangeConnection {
     // leave in one writev when uncorked: each frame is still whole, but a pipelined batch costs
     // one system call instead of one per frame (the write syscall dominated the profile).
     this.socket.cork();
+    let framesCut = 0;
     try {
       while (!this.closed && this.inflight < this.config.inflightMax && !this.writeBlocked) {
         const frame = this.assembler.nextFrame();
         if (frame === undefined) break;
+        framesCut += 1;
         this.onFrame(frame);
       }
     } finally {
@@ -272,8 +280,10 @@ export class LinkSession implements ExchangeConnection {
       this.close(this.assembler.failure, false);
       return;
     }
+    // The clock runs for the frame now partial: it restarts whenever a frame completes, so a
+    // stream whose reads always end inside the next frame is not taken for a stalled one.
     if (this.assembler.isMidFrame()) {
-      if (this.midFrameSinceMs < 0) this.midFrameSinceMs = performance.now();
+      if (this.midFrameSinceMs < 0 || framesCut > 0) this.midFrameSinceMs = performance.now();
     } else {
       this.midFrameSinceMs = -1;
     }
@@ -283,8 +293,10 @@ export class LinkSession implements ExchangeConnection {
       this.socket.pause();
     } else if (!mustPause && this.readPaused) {
       this.readPaused = false;
+      this.readResumedMs = performance.now();
       this.socket.resume();
     }
+    if (this.draining) this.closeIfDrained();
   }
 
   private onFrame(frame: Buffer): void {
@@ -473,14 +485,21 @@ export class LinkSession implements ExchangeConnection {
   }
 
   private closeIfDrained(): void {
-    if (this.draining && this.signOffSettled && this.inflight === 0) this.close('drained', true);
+    if (!this.draining || !this.signOffSettled || this.inflight !== 0 || this.closed) return;
+    if (this.assembler.hasUnreadBytes()) {
+      // Requests read while reading was paused, not yet cut: each is answered first (refused 91
+      // while draining), never dropped with the connection. pump() comes back here when done.
+      if (!this.pumping && !this.writeBlocked) this.pump();
+      return;
+    }
+    this.close('drained', true);
   }
 
   private readonly onTick = (): void => {
     // While reading is paused for backpressure the peer's silence is ours, not theirs.
     if (this.closed || this.readPaused) return;
     const now = performance.now();
-    const idleMs = now - this.lastReceivedMs;
+    const idleMs = now - Math.max(this.lastReceivedMs, this.readResumedMs);
     if (this.config.readIdleTimeoutMs > 0 && idleMs > this.config.readIdleTimeoutMs) {
       this.close('idle_timeout', false);
       return;

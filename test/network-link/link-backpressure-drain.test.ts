@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode, IsoMessage } from '../../src/iso8583';
 import {
-  approvalFor, authorisation, connectPeer, delay, dialect, HoldingAcceptor, metricValue, serverLink, signOn, startTestLinks, waitFor,
+  ApprovingAcceptor, approvalFor, authorisation, connectPeer, delay, dialect, HoldingAcceptor, metricValue, serverLink, signOn,
+  startTestLinks, waitFor,
 } from './harness';
 
 test('at the in-flight limit the link stops reading; answering frees slots and the rest flow in order', async () => {
@@ -163,6 +164,71 @@ test('a frame held at the in-flight limit keeps the time it was read, so its wai
       `read at ${secondExchange.arrivalMs.toFixed(1)}, first answered at ${answeredAt.toFixed(1)}`);
     secondExchange.respond(approvalFor(secondExchange.request));
     assert.equal((await Promise.all(answers)).filter((response) => response?.getString(39) === '00').length, 2);
+  } finally {
+    peer.destroy();
+    await links.stop();
+  }
+});
+
+function framesOf(requests: IsoMessage[]): Buffer {
+  return Buffer.concat(requests.map((request) => {
+    const body = encode(dialect, request);
+    const frame = Buffer.alloc(2 + body.length);
+    frame.writeUInt16BE(body.length, 0);
+    body.copy(frame, 2);
+    return frame;
+  }));
+}
+
+test('drain with reading paused at the limit: requests already read are answered 91, not dropped with the connection', async () => {
+  const acceptor = new HoldingAcceptor();
+  const links = await startTestLinks([serverLink({ inflightMax: 1, signOnRequired: false })], acceptor);
+  const peer = await connectPeer(links.port);
+  try {
+    const requests = [authorisation(), authorisation(), authorisation()];
+    const answers = requests.map((request) => new Promise<IsoMessage | undefined>((resolve) => {
+      peer.expect('0100', request.getString(11)!, 5000, (response) => resolve(response));
+    }));
+    // All three in one write: the first goes in flight, the other two wait in the link, read.
+    peer.writeBytes(framesOf(requests));
+    await waitFor(() => acceptor.exchanges.length === 1, 2000, 'the first request in flight');
+    const drained = links.supervisor.drain(3000);
+    acceptor.respondAll();
+    const codes = (await Promise.all(answers)).map((response) => response?.getString(39));
+    assert.deepEqual(codes, ['00', '91', '91'], 'the one in flight decided, the two read behind it refused while draining');
+    await drained;
+    assert.equal(await metricValue(links.registry, 'iso_link_refusals_total', { link: 'scheme', reason: 'draining' }), 2);
+  } finally {
+    peer.destroy();
+    await links.stop();
+  }
+});
+
+test('a stream whose reads always end inside the next frame is not closed as a stalled frame', async () => {
+  const links = await startTestLinks([serverLink({ frameAssemblyTimeoutMs: 300, signOnRequired: false })],
+    new ApprovingAcceptor());
+  const peer = await connectPeer(links.port);
+  try {
+    const requests = Array.from({ length: 14 }, () => authorisation());
+    const answers = requests.map((request) => new Promise<IsoMessage | undefined>((resolve) => {
+      peer.expect('0100', request.getString(11)!, 5000, (response) => resolve(response));
+    }));
+    const stream = framesOf(requests);
+    const frameBytes = stream.length / requests.length;
+    // Every 50 ms: the rest of one frame and the first half of the next. Each frame completes
+    // within 50 ms, but no read ever ends on a frame boundary; 14 writes take 700 ms, over twice
+    // the 300 ms a single frame may take to complete.
+    let sent = 0;
+    for (let index = 0; index < requests.length; index++) {
+      const end = Math.min(stream.length, Math.floor((index + 1.5) * frameBytes));
+      peer.writeBytes(stream.subarray(sent, end));
+      sent = end;
+      await delay(50);
+    }
+    peer.writeBytes(stream.subarray(sent));
+    const codes = (await Promise.all(answers)).map((response) => response?.getString(39));
+    assert.deepEqual(codes, requests.map(() => '00'));
+    assert.equal(await metricValue(links.registry, 'iso_link_connection_closes_total', { link: 'scheme', reason: 'frame_timeout' }), 0);
   } finally {
     peer.destroy();
     await links.stop();
