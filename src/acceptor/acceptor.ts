@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { IsoMessage } from '../iso8583';
 import type { LinkExchange, SchemeRequestHandler } from '../network-link/link-exchange';
 import type { Logger } from '../log/logger';
-import type { Authoriser, Decision } from '../authorise/authoriser';
+import { LedgerStepFailedError, type Authoriser, type Decision } from '../authorise/authoriser';
 import { ResponseCode, isApproval } from '../authorise/types';
 import { approvalCodeFor } from '../authorise/approval-code';
 import { isSpendingType } from '../authorise/rules';
@@ -159,10 +159,12 @@ export class Acceptor implements SchemeRequestHandler {
 
   private async decide(pending: PendingAuthorisation): Promise<void> {
     let decision: Decision | undefined;
+    let failedStep: LedgerStepFailedError | undefined;
     for (let retry = 0; ; retry++) {
       try {
         decision = await this.authoriser.decide(pending.request, pending.receivedAtMs);
       } catch (error) {
+        failedStep = error instanceof LedgerStepFailedError ? error : undefined;
         this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
           'authorisation failed');
       }
@@ -177,6 +179,12 @@ export class Acceptor implements SchemeRequestHandler {
       await sleep(STAND_IN_RETRY_DELAYS_MS[retry]!);
     }
     this.observeLatency(pending);
+    // Answered (or about to be) as a decline while its ledger step's fate is unknown: take back
+    // whatever that step may have held. A stand-in approval's failures are counted above instead.
+    if (decision === undefined && failedStep !== undefined && !(pending.answered && this.appliesAfterStandIn(pending))) {
+      this.releaseAfterFailedStep(failedStep, pending.answered ? pending.standInCode : ResponseCode.systemMalfunction,
+        pending.receivedAtMs);
+    }
     if (pending.answered) {
       this.metrics.lateResults.inc();
       // Still in flight until reconciled: a drain must not close the store under it.
@@ -193,6 +201,15 @@ export class Acceptor implements SchemeRequestHandler {
     this.metrics.inflight.dec();
     this.deadlines.settle();
     if (this.inflightCount === 0) this.notifyIdle();
+  }
+
+  private releaseAfterFailedStep(failure: LedgerStepFailedError, answeredCode: string, receivedAtMs: number): void {
+    const request = failure.request;
+    this.authoriser.releaseAfterFailedStep(failure, answeredCode, receivedAtMs, (error) => {
+      this.metrics.failedStepsNotReleased.inc();
+      this.logger.error({ err: error, mti: request.mti, stan: request.stan, rrn: request.rrn },
+        'failed ledger step not released: it may hold money for a declined payment');
+    });
   }
 
   /** Every attempt at a stand-in approval's decision failed: a person must put the ledger right. */

@@ -24,6 +24,9 @@ import { LRUCache } from 'lru-cache';
 
 const DAY_MS = 86_400_000;
 
+/** Waits before each retry of the release after a failed ledger step: 2.7 s in all. */
+const FAILED_STEP_RELEASE_DELAYS_MS = [200, 500, 2_000];
+
 export interface AuthoriserSettings {
   holdExpiryDays: number;
   /** Most recent decisions kept in memory so a repeat is answered without a store read. */
@@ -41,6 +44,19 @@ export interface AuthoriserDependencies {
   nowMs?: () => number;
   /** Stage timings (rules, hold, persist); absent in tests that do not look at them. */
   stages?: StageMetrics;
+}
+
+/**
+ * The ledger step itself failed (a timeout, a lost connection). It may still have run: a command
+ * that timed out in the client can have been executed by the store. `releaseAfterFailedStep`
+ * takes back what it may have held, when the request was answered as a decline.
+ */
+export class LedgerStepFailedError extends Error {
+  constructor(readonly request: SchemeRequest, readonly card: Card, readonly idempotencyKey: string,
+    readonly shard: number, cause: unknown) {
+    super(`ledger step failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'LedgerStepFailedError';
+  }
 }
 
 /** A stand-in answer the ledger and the record must be brought in line with (reconcileStandIn). */
@@ -143,7 +159,12 @@ export class Authoriser {
     const operation = this.ledgerOperation(request, card, idempotencyKey, holdId, shard, fencingToken, nowMs);
     const approvalCode = operation.kind === 'reverse' ? '' : operation.references.approvalCode ?? '';
     const holdStartMs = performance.now();
-    const outcome = await this.deps.ledger.apply(operation);
+    let outcome: LedgerOutcome;
+    try {
+      outcome = await this.deps.ledger.apply(operation);
+    } catch (error: unknown) {
+      throw new LedgerStepFailedError(request, card, idempotencyKey, shard, error);
+    }
     stages?.hold.observe((performance.now() - holdStartMs) / 1000);
     if (outcome.replayed && outcome.status !== 'fenced') {
       const stored = await this.storedAnswer(idempotencyKey);
@@ -286,6 +307,60 @@ export class Authoriser {
     }
     return { ...decision, responseCode: ResponseCode.issuerUnavailable, approvalCode: '', approvedMinor: 0,
       status: 'not-durable' };
+  }
+
+  /**
+   * A decision whose ledger step failed was answered as a decline (96, or a 91 stand-in). If the
+   * step ran after all, it holds (or posted) money for a payment the scheme was told is declined:
+   * a keyed release takes it back, in the background, tried four times over 2.7 s (as a graceful
+   * stop waits for corrections, it waits for this). If the step never ran, the release finds
+   * nothing and leaves a tombstone under the request's key, so a late or repeated copy of that
+   * step cannot hold either: a retransmission of the request is then answered 12. Not for a
+   * request answered by a stand-in approval: that one is decided again and must hold.
+   */
+  releaseAfterFailedStep(failure: LedgerStepFailedError, answeredCode: string, receivedAtMs: number,
+    onGivenUp: (error: unknown) => void): void {
+    const { request, card, idempotencyKey, shard } = failure;
+    if (request.kind !== 'authorisation' && request.kind !== 'financial') return;
+    const release = async (): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const fencingToken = this.deps.shards.currentToken(shard);
+          if (fencingToken === undefined) throw new Error(`shard ${shard} has no owner here`);
+          const outcome = await this.deps.ledger.apply({
+            kind: 'reverse', idempotencyKey: `undecided:${idempotencyKey}`, accountId: card.accountId,
+            cardId: card.cardId, shard, fencingToken, nowMs: this.nowMs(), originalKey: idempotencyKey,
+            references: {}, advice: true,
+          });
+          if (outcome.status === 'fenced') throw new ShardFencedError(shard, fencingToken);
+          // The ledger still replays the step's own outcome for its key: the decline answered,
+          // recorded under that key, is what a repeat or a retransmission is given instead.
+          await this.deps.decisions.appendPatiently(this.failedStepRecord(failure, answeredCode, receivedAtMs,
+            fencingToken));
+          return;
+        } catch (error: unknown) {
+          if (attempt === FAILED_STEP_RELEASE_DELAYS_MS.length) {
+            onGivenUp(error);
+            return;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, FAILED_STEP_RELEASE_DELAYS_MS[attempt]));
+      }
+    };
+    this.writeCorrection(release());
+  }
+
+  private failedStepRecord(failure: LedgerStepFailedError, responseCode: string, receivedAtMs: number,
+    fencingToken: number): DecisionRecord {
+    const { request, card, idempotencyKey, shard } = failure;
+    return {
+      decisionId: randomUUID(), idempotencyKey, kind: request.kind, mti: request.mti, accountId: card.accountId,
+      cardId: card.cardId, panHash: card.panHash, panMasked: maskPan(request.pan), responseCode, approvalCode: '',
+      requestedMinor: request.billingAmountMinor, approvedMinor: 0, currency: request.billingCurrency, holdId: '',
+      originalKey: '', stan: request.stan, rrn: request.rrn, transmissionDateTime: request.transmissionDateTime,
+      acquirerId: request.acquirerId, standIn: false, overdrawn: false, receivedAtMs, decidedAtMs: this.nowMs(),
+      shard, fencingToken,
+    };
   }
 
   private writeCorrection(writes: Promise<unknown>): void {

@@ -30,6 +30,7 @@ export class AuthorisationMetrics {
   readonly shed: Counter;
   readonly standInsNotApplied: Counter;
   readonly standInsNotReconciled: Counter;
+  readonly failedStepsNotReleased: Counter;
   readonly inflight: Gauge;
   private readonly registry: Registry;
 
@@ -72,6 +73,8 @@ export class AuthorisationMetrics {
       help: 'Stand-in answers that approved (an advice acknowledged, a stand-in approval) whose decision failed every retry: the ledger lacks what the scheme was told.' });
     this.standInsNotReconciled = new Counter({ name: 'gateway_stand_in_not_reconciled_total', registers: [registry],
       help: 'Late decisions that could not be brought in line with the stand-in answer already sent (a hold to release or to place, and the stand-in record) after every retry.' });
+    this.failedStepsNotReleased = new Counter({ name: 'gateway_failed_step_not_released_total', registers: [registry],
+      help: 'Requests answered as declined after their ledger step failed (it may have run), whose release of what that step may have held failed every retry.' });
     this.inflight = new Gauge({ name: 'gateway_authorisations_inflight', registers: [registry],
       help: 'Requests accepted and not yet answered.' });
   }

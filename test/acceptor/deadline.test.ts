@@ -35,6 +35,8 @@ class SlowLedger extends MemoryLedger {
   reversalFailuresLeft = 0;
   /** Reversals are refused as fenced (the shard moved to another instance). */
   fenceReversals = false;
+  /** This many authorisations run, then fail as a timeout would: the caller cannot tell they ran. */
+  runThenFailLeft = 0;
   override async apply(operation: LedgerOperation): Promise<LedgerOutcome> {
     this.applied++;
     if (this.delayMs > 0) await sleep(this.delayMs);
@@ -45,6 +47,11 @@ class SlowLedger extends MemoryLedger {
     if (operation.kind === 'reverse' && this.reversalFailuresLeft > 0) {
       this.reversalFailuresLeft--;
       throw new Error('ledger unavailable for the release (test)');
+    }
+    if (operation.kind === 'authorise' && this.runThenFailLeft > 0) {
+      this.runThenFailLeft--;
+      this.applyNow(operation);
+      throw new Error('Command timed out (test)');
     }
     if (operation.kind === 'reverse' && this.fenceReversals) {
       return { status: 'fenced', responseCode: '91', approvedMinor: 0, replayed: false, overdrawn: false, availableMinor: 0 };
@@ -112,7 +119,7 @@ async function setUp(policy: StandInPolicy, balanceMinor: number,
   const quiet = createLogger({ level: 'silent', destination: new Writable({ write(_c, _e, done) { done(); } }) });
   const acceptor = new Acceptor(authoriser, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
     standIn: { policy, maxAmountMinor: 5_000 }, shedding }, metrics, quiet);
-  return { ledger, decisions, acceptor, accountId, registry, cards, shards, panHasher, quiet };
+  return { ledger, decisions, acceptor, accountId, registry, cards, shards, panHasher, quiet, authoriser };
 }
 
 test('a decision that misses the deadline is answered 91 by the stand-in policy, once, and its hold released', async () => {
@@ -401,6 +408,29 @@ test('a duplicate whose own record fails while the original is in flight does no
   assert.deepEqual(codes, ['00', '91'], 'the original approved, the duplicate unable to record');
   assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000,
     'the approval the scheme was told of is still held');
+  parts.acceptor.close();
+  await parts.decisions.close();
+});
+
+test('an authorisation whose ledger step failed but ran is answered 96 and what it held is released', async () => {
+  const parts = await setUp('decline', 10_000);
+  parts.ledger.runThenFailLeft = 1;
+  const connection = new CapturingConnection();
+  const fields = { pan: PAN, amountMinor: 2_000, stan: '000905', transmissionDateTime: '1127010400' };
+  const request = schemeMessage(fields);
+  parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses[0]!.message.getString(39), '96');
+  await parts.authoriser.correctionsWritten(3_000);
+  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000,
+    'the hold the failed step placed is released');
+  // A copy of the same request is given the decline that was answered, from its record.
+  const again = schemeMessage(fields);
+  parts.acceptor.handleRequest(again, new LinkExchange(connection, again, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses[1]!.message.getString(39), '96');
+  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000);
+  assert.match(await parts.registry.metrics(), /^gateway_failed_step_not_released_total 0$/m);
   parts.acceptor.close();
   await parts.decisions.close();
 });
