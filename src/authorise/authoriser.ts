@@ -100,6 +100,9 @@ export class Authoriser {
   private readonly corrections = new Set<Promise<void>>();
   private readonly nowMs: () => number;
 
+  /** Keys with a decision in progress, and how many attempts at each (a duplicate in flight). */
+  private readonly deciding = new Map<string, number>();
+
   constructor(private readonly deps: AuthoriserDependencies) {
     this.nowMs = deps.nowMs ?? Date.now;
     const keep = deps.settings.recentDecisions;
@@ -116,6 +119,19 @@ export class Authoriser {
     const idempotencyKey = idempotencyKeyOf(request, panHash);
     const remembered = this.recent?.get(idempotencyKey);
     if (remembered !== undefined) return { ...remembered, replayed: true };
+    const deciding = this.deciding;
+    deciding.set(idempotencyKey, (deciding.get(idempotencyKey) ?? 0) + 1);
+    try {
+      return await this.decideAfresh(request, receivedAtMs, panHash, idempotencyKey);
+    } finally {
+      const left = deciding.get(idempotencyKey)! - 1;
+      if (left === 0) deciding.delete(idempotencyKey);
+      else deciding.set(idempotencyKey, left);
+    }
+  }
+
+  private async decideAfresh(request: SchemeRequest, receivedAtMs: number, panHash: string,
+    idempotencyKey: string): Promise<Decision> {
     if (request.repeat) {
       const stored = await this.storedAnswer(idempotencyKey);
       if (stored !== undefined) return stored;
@@ -323,8 +339,13 @@ export class Authoriser {
     const { request, card, idempotencyKey, shard } = failure;
     if (request.kind !== 'authorisation' && request.kind !== 'financial') return;
     const release = async (): Promise<void> => {
+      // Only a step no other attempt owns: a copy of the request still being decided, or one
+      // already decided (remembered, or recorded under the key), replayed or placed that hold and
+      // answered for it. The failed attempt itself never records anything.
+      if (this.deciding.has(idempotencyKey) || this.recent?.has(idempotencyKey) === true) return;
       for (let attempt = 0; ; attempt++) {
         try {
+          if (await this.deps.decisions.findByIdempotencyKey(idempotencyKey) !== undefined) return;
           const fencingToken = this.deps.shards.currentToken(shard);
           if (fencingToken === undefined) throw new Error(`shard ${shard} has no owner here`);
           const outcome = await this.deps.ledger.apply({

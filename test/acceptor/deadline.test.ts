@@ -434,3 +434,29 @@ test('an authorisation whose ledger step failed but ran is answered 96 and what 
   parts.acceptor.close();
   await parts.decisions.close();
 });
+
+test('a copy whose ledger step failed does not release the hold of the original already approved', async () => {
+  const parts = await setUp('decline', 10_000);
+  const connection = new CapturingConnection();
+  const fields = { pan: PAN, amountMinor: 2_000, stan: '000906', transmissionDateTime: '1127010500' };
+  const original = schemeMessage(fields);
+  parts.acceptor.handleRequest(original, new LinkExchange(connection, original, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses[0]!.message.getString(39), '00');
+  // The copy reaches another authoriser (nothing remembered): its ledger step replays, then fails.
+  const fresh = new Authoriser({ cards: parts.cards, ledger: parts.ledger, shards: parts.shards,
+    decisions: parts.decisions, panHasher: parts.panHasher, settings: { holdExpiryDays: 7, recentDecisions: 100 } });
+  const freshAcceptor = new Acceptor(fresh, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
+    standIn: { policy: 'decline', maxAmountMinor: 5_000 } }, new AuthorisationMetrics(new Registry(), BUDGET_MS), parts.quiet);
+  parts.ledger.runThenFailLeft = 1;
+  const copy = schemeMessage(fields);
+  freshAcceptor.handleRequest(copy, new LinkExchange(connection, copy, performance.now(), null));
+  assert.equal(await freshAcceptor.whenIdle(2_000), true);
+  assert.equal(connection.responses[1]!.message.getString(39), '96');
+  await fresh.correctionsWritten(3_000);
+  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000,
+    'the approved original is still held');
+  freshAcceptor.close();
+  parts.acceptor.close();
+  await parts.decisions.close();
+});
