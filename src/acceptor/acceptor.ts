@@ -160,6 +160,7 @@ export class Acceptor implements SchemeRequestHandler {
   private async decide(pending: PendingAuthorisation): Promise<void> {
     let decision: Decision | undefined;
     let failedStep: LedgerStepFailedError | undefined;
+    let keptForRetry: (() => void) | undefined;
     for (let retry = 0; ; retry++) {
       try {
         decision = await this.authoriser.decide(pending.request, pending.receivedAtMs);
@@ -176,8 +177,10 @@ export class Acceptor implements SchemeRequestHandler {
         this.countStandInNotApplied(pending);
         break;
       }
+      keptForRetry ??= this.authoriser.keepForRetry(pending.request);
       await sleep(STAND_IN_RETRY_DELAYS_MS[retry]!);
     }
+    keptForRetry?.();
     this.observeLatency(pending);
     // Answered (or about to be) as a decline while its ledger step's fate is unknown: take back
     // whatever that step may have held. A stand-in approval's failures are counted above instead.

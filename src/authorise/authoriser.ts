@@ -102,6 +102,8 @@ export class Authoriser {
 
   /** Keys with a decision in progress, and how many attempts at each (a duplicate in flight). */
   private readonly deciding = new Map<string, number>();
+  /** Keys of stand-in approvals waiting between tries of their decision (keepForRetry). */
+  private readonly retrying = new Map<string, number>();
 
   constructor(private readonly deps: AuthoriserDependencies) {
     this.nowMs = deps.nowMs ?? Date.now;
@@ -121,13 +123,31 @@ export class Authoriser {
     if (remembered !== undefined) return { ...remembered, replayed: true };
     const deciding = this.deciding;
     deciding.set(idempotencyKey, (deciding.get(idempotencyKey) ?? 0) + 1);
-    try {
-      return await this.decideAfresh(request, receivedAtMs, panHash, idempotencyKey);
-    } finally {
+    const decided = this.decideAfresh(request, receivedAtMs, panHash, idempotencyKey);
+    // Registered before the caller's own continuation, so the key is released first.
+    const done = (): void => {
       const left = deciding.get(idempotencyKey)! - 1;
       if (left === 0) deciding.delete(idempotencyKey);
       else deciding.set(idempotencyKey, left);
-    }
+    };
+    decided.then(done, done);
+    return decided;
+  }
+
+  /**
+   * While a stand-in approval's failed decision waits to be tried again, its key stays owned: a
+   * copy of the request whose own ledger step fails must not release the hold the retry will find.
+   * Returns the function that gives the key up.
+   */
+  keepForRetry(request: SchemeRequest): () => void {
+    const idempotencyKey = idempotencyKeyOf(request, this.deps.panHasher.hash(request.pan));
+    const retrying = this.retrying;
+    retrying.set(idempotencyKey, (retrying.get(idempotencyKey) ?? 0) + 1);
+    return () => {
+      const left = retrying.get(idempotencyKey)! - 1;
+      if (left === 0) retrying.delete(idempotencyKey);
+      else retrying.set(idempotencyKey, left);
+    };
   }
 
   private async decideAfresh(request: SchemeRequest, receivedAtMs: number, panHash: string,
@@ -191,7 +211,7 @@ export class Authoriser {
       overdrawn: outcome.overdrawn, holdId: outcome.holdId ?? '',
       originalKey: operation.kind === 'reverse' ? (operation.originalKey ?? '')
         : operation.kind === 'authorise' ? (operation.incrementOf ?? '') : '',
-      shard, fencingToken, approvalCode, ledgerReplayed: outcome.replayed,
+      shard, fencingToken, approvalCode,
     });
   }
 
@@ -201,9 +221,9 @@ export class Authoriser {
    * decision's. Only duplicates and repeats read it.
    */
   private async storedAnswer(idempotencyKey: string): Promise<Decision | undefined> {
-    const stored = await this.deps.decisions.findByIdempotencyKey(idempotencyKey);
+    const [stored, standIn] = await Promise.all([this.deps.decisions.findByIdempotencyKey(idempotencyKey),
+      this.deps.decisions.findByIdempotencyKey(`stand-in:${idempotencyKey}`)]);
     if (stored === undefined) return undefined;
-    const standIn = await this.deps.decisions.findByIdempotencyKey(`stand-in:${idempotencyKey}`);
     return standIn === undefined ? decisionFromRecord(stored) : { ...decisionFromRecord(standIn), idempotencyKey };
   }
 
@@ -256,8 +276,6 @@ export class Authoriser {
     receivedAtMs: number, decidedAtMs: number, result: {
       responseCode: string; status: Decision['status']; rule: string; approvedMinor: number; overdrawn: boolean;
       holdId: string; originalKey: string; shard: number; fencingToken: number; approvalCode?: string;
-      /** The ledger step replayed an earlier identical one (a duplicate of a request still in flight). */
-      ledgerReplayed?: boolean;
     }): Promise<Decision> {
     const approved = isApproval(result.responseCode) && (request.kind === 'authorisation' || request.kind === 'financial');
     const record: DecisionRecord = {
@@ -281,7 +299,7 @@ export class Authoriser {
       await this.deps.decisions.append(record);
       this.deps.stages?.persist.observe((performance.now() - persistStartMs) / 1000);
     } catch {
-      return this.notDurable(decision, result.ledgerReplayed === true);
+      return this.notDurable(decision);
     }
     this.remember(decision);
     return decision;
@@ -289,13 +307,16 @@ export class Authoriser {
 
   /**
    * The record could not be made durable: nothing may be approved without one, so a hold that was
-   * placed is released and the answer is 91 (issuer unavailable: the scheme may stand in). Not a
-   * hold this attempt did not place: when the ledger step replayed, the hold is the first
-   * attempt's, still in flight, which answers and records for itself.
+   * placed is released and the answer is 91 (issuer unavailable: the scheme may stand in). Not
+   * while another attempt at the same key is in flight (a duplicate of a request still being
+   * decided): its ledger step replayed, and the attempt that placed the hold answers and records
+   * for it. An earlier attempt of this same request that failed (a stand-in approval decided
+   * again) is not in flight, so its hold is released here as any other.
    */
-  private async notDurable(decision: Decision, ledgerReplayed: boolean): Promise<Decision> {
+  private async notDurable(decision: Decision): Promise<Decision> {
     const record = decision.record;
-    if (!ledgerReplayed && record !== undefined && record.holdId !== '' && isApproval(decision.responseCode)
+    const ownedElsewhere = (this.deciding.get(decision.idempotencyKey) ?? 0) > 1;
+    if (!ownedElsewhere && record !== undefined && record.holdId !== '' && isApproval(decision.responseCode)
       && (record.kind === 'authorisation' || record.kind === 'financial')) {
       const released = await this.deps.ledger.apply({
         kind: 'reverse', idempotencyKey: `not-durable:${record.idempotencyKey}`, accountId: record.accountId,
@@ -339,26 +360,40 @@ export class Authoriser {
     const { request, card, idempotencyKey, shard } = failure;
     if (request.kind !== 'authorisation' && request.kind !== 'financial') return;
     const release = async (): Promise<void> => {
-      // Only a step no other attempt owns: a copy of the request still being decided, or one
-      // already decided (remembered, or recorded under the key), replayed or placed that hold and
-      // answered for it. The failed attempt itself never records anything.
-      if (this.deciding.has(idempotencyKey) || this.recent?.has(idempotencyKey) === true) return;
+      let decline: Decision | undefined;
       for (let attempt = 0; ; attempt++) {
         try {
-          if (await this.deps.decisions.findByIdempotencyKey(idempotencyKey) !== undefined) return;
-          const fencingToken = this.deps.shards.currentToken(shard);
-          if (fencingToken === undefined) throw new Error(`shard ${shard} has no owner here`);
-          const outcome = await this.deps.ledger.apply({
-            kind: 'reverse', idempotencyKey: `undecided:${idempotencyKey}`, accountId: card.accountId,
-            cardId: card.cardId, shard, fencingToken, nowMs: this.nowMs(), originalKey: idempotencyKey,
-            references: {}, advice: true,
-          });
-          if (outcome.status === 'fenced') throw new ShardFencedError(shard, fencingToken);
-          // The ledger still replays the step's own outcome for its key: the decline answered,
-          // recorded under that key, is what a repeat or a retransmission is given instead.
-          await this.deps.decisions.appendPatiently(this.failedStepRecord(failure, answeredCode, receivedAtMs,
-            fencingToken));
-          return;
+          // Another attempt owns the step: a copy still being decided (or waiting to be decided
+          // again), or one decided and remembered. It answered and records for the step; this
+          // attempt never recorded anything. Checked again before every try.
+          const remembered = this.recent?.get(idempotencyKey);
+          if (remembered !== undefined && remembered !== decline) return;
+          if (!this.deciding.has(idempotencyKey) && !this.retrying.has(idempotencyKey)) {
+            if (decline === undefined) {
+              if (await this.deps.decisions.findByIdempotencyKey(idempotencyKey) !== undefined) return;
+              // Remembered before the release: a copy arriving meanwhile is given the decline,
+              // not a replay of the step being released.
+              decline = { ...decisionFromRecord(this.failedStepRecord(failure, answeredCode, receivedAtMs, 0)),
+                replayed: false };
+              this.remember(decline);
+            }
+            const fencingToken = this.deps.shards.currentToken(shard);
+            if (fencingToken === undefined) throw new Error(`shard ${shard} has no owner here`);
+            const outcome = await this.deps.ledger.apply({
+              kind: 'reverse', idempotencyKey: `undecided:${idempotencyKey}`, accountId: card.accountId,
+              cardId: card.cardId, shard, fencingToken, nowMs: this.nowMs(), originalKey: idempotencyKey,
+              references: {}, advice: true,
+            });
+            if (outcome.status === 'fenced') throw new ShardFencedError(shard, fencingToken);
+            // The ledger still replays the step's own outcome for its key: the decline answered,
+            // recorded under that key, is what a repeat or a retransmission is given instead.
+            await this.deps.decisions.appendPatiently(this.failedStepRecord(failure, answeredCode, receivedAtMs,
+              fencingToken));
+            return;
+          }
+          // Still in flight elsewhere: looked at again after the next wait; that attempt answers
+          // for the step unless it too fails before deciding.
+          if (attempt === FAILED_STEP_RELEASE_DELAYS_MS.length) return;
         } catch (error: unknown) {
           if (attempt === FAILED_STEP_RELEASE_DELAYS_MS.length) {
             onGivenUp(error);
@@ -434,6 +469,10 @@ export class Authoriser {
     const answeredApproval = spends && isApproval(standInCode);
     const nowMs = this.nowMs();
     const standInKey = `stand-in:${record.idempotencyKey}`;
+    // First: a copy of the request arriving while this runs is given what the scheme was told,
+    // not the late decision that finish() remembered.
+    this.remember({ ...decisionFromRecord({ ...record, responseCode: standInCode, approvalCode: answer.approvalCode,
+      approvedMinor: answeredApproval ? request.billingAmountMinor : 0, standIn: true }), replayed: false });
     let approvedMinor = 0;
     let holdId = '';
     if ((decidedApproval && !answeredApproval) || (answeredApproval && !decidedApproval && record.accountId !== '')) {

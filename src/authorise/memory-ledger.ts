@@ -130,7 +130,8 @@ export class MemoryLedger implements Ledger {
 
   private increment(operation: AuthoriseOperation, state: AccountState): LedgerOutcome {
     const entry = this.entries.get(operation.incrementOf as string);
-    if (entry === undefined || entry.hold === undefined || entry.hold.status !== 'pending') {
+    if (entry === undefined || entry.accountId !== operation.accountId || entry.hold === undefined
+      || entry.hold.status !== 'pending') {
       return this.outcome('declined', ResponseCode.invalidTransaction, 0, undefined, availableOf(state));
     }
     // The increment is today's spend: it counts against the increment's own day and month.
@@ -140,7 +141,8 @@ export class MemoryLedger implements Ledger {
       return this.outcome('declined', ResponseCode.insufficientFunds, 0, undefined, availableOf(state));
     }
     entry.hold.amountMinor += operation.amountMinor;
-    entry.amountMinor += operation.amountMinor;
+    // DE 90 may name an earlier incremental: its own share stays what it added.
+    if (!entry.increment) entry.amountMinor += operation.amountMinor;
     state.pendingMinor += operation.amountMinor;
     this.countSpend(operation.cardId, operation.limits, operation.amountMinor, 0);
     // Its own entry, so a reversal naming the incremental (DE 90) takes back only what it added.

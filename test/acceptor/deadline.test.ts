@@ -75,6 +75,21 @@ class SecondWriteOfAKeyFailsLog extends FileDecisionLog {
   }
 }
 
+/** A decision log whose first hot write of each key fails; later and patient writes go through. */
+class FirstWriteOfAKeyFailsLog extends FileDecisionLog {
+  private readonly seen = new Set<string>();
+  override append(record: DecisionRecord): Promise<void> {
+    if (!this.seen.has(record.idempotencyKey)) {
+      this.seen.add(record.idempotencyKey);
+      return Promise.reject(new Error('decision write not acknowledged within the hot bound (test)'));
+    }
+    return super.append(record);
+  }
+  override appendPatiently(record: DecisionRecord): Promise<void> {
+    return super.append(record);
+  }
+}
+
 /** A decision log whose hot bound always fails for stand-in records: only a patient write gets them in. */
 class HotBoundMissingLog extends FileDecisionLog {
   override append(record: DecisionRecord): Promise<void> {
@@ -457,6 +472,23 @@ test('a copy whose ledger step failed does not release the hold of the original 
   assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000,
     'the approved original is still held');
   freshAcceptor.close();
+  parts.acceptor.close();
+  await parts.decisions.close();
+});
+
+test('a stand-in approval decided again after its ledger step failed but ran is held once, not twice', async () => {
+  const parts = await setUp('approve-within-limits', 10_000, undefined, FirstWriteOfAKeyFailsLog);
+  parts.ledger.delayMs = 150;
+  // First try: the step holds, then fails as a timeout would. The retry replays that hold, and its
+  // record fails: the replayed hold is released, and the stand-in's own hold placed.
+  parts.ledger.runThenFailLeft = 1;
+  const connection = new CapturingConnection();
+  const request = schemeMessage({ pan: PAN, amountMinor: 2_000, stan: '000907', transmissionDateTime: '1127010600' });
+  parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await parts.acceptor.whenIdle(6_000), true);
+  await parts.authoriser.correctionsWritten(3_000);
+  assert.equal(connection.responses[0]!.message.getString(39), '00', 'approved by the stand-in');
+  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000, 'held once');
   parts.acceptor.close();
   await parts.decisions.close();
 });

@@ -292,6 +292,20 @@ export function runLedgerContract(name: string, makeLedger: () => Promise<Ledger
       assert.equal(await available(fixture), 10_000);
     }));
 
+  test(`${name}: an incremental naming an earlier incremental grows the same hold; each reversal takes back its own part`, () =>
+    withAccount(10_000, 0, async (fixture) => {
+      const original = authorise(fixture, 3_000);
+      await fixture.ledger.apply(original);
+      const first = authorise(fixture, 2_000, { incrementOf: original.idempotencyKey });
+      await fixture.ledger.apply(first);
+      const second = authorise(fixture, 1_000, { incrementOf: first.idempotencyKey });
+      assert.equal((await fixture.ledger.apply(second)).approvedMinor, 1_000);
+      assert.equal(await available(fixture), 4_000);
+      assert.equal((await fixture.ledger.apply(reverse(fixture, { originalKey: first.idempotencyKey }))).approvedMinor, 2_000);
+      assert.equal((await fixture.ledger.apply(reverse(fixture, { originalKey: second.idempotencyKey }))).approvedMinor, 1_000);
+      assert.equal(await available(fixture), 7_000, 'the original\'s 3,000 still held');
+    }));
+
   test(`${name}: after the original's reversal released the grown hold, the incremental's releases nothing`, () =>
     withAccount(10_000, 0, async (fixture) => {
       const original = authorise(fixture, 3_000);
