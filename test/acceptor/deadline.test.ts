@@ -137,6 +137,23 @@ async function setUp(policy: StandInPolicy, balanceMinor: number,
   return { ledger, decisions, acceptor, accountId, registry, cards, shards, panHasher, quiet, authoriser };
 }
 
+/** Hands one request to the acceptor, waits until nothing is in flight, and gives the answer's DE 39. */
+async function answerOf(acceptor: Acceptor, connection: CapturingConnection, request: IsoMessage,
+  idleMs = 2_000): Promise<string | undefined> {
+  acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
+  assert.equal(await acceptor.whenIdle(idleMs), true);
+  return connection.responses.at(-1)?.message.getString(39);
+}
+
+/** Another authoriser and acceptor over the same ledger and record, with nothing remembered (a restart). */
+function freshAcceptorOver(parts: Awaited<ReturnType<typeof setUp>>): { authoriser: Authoriser; acceptor: Acceptor } {
+  const authoriser = new Authoriser({ cards: parts.cards, ledger: parts.ledger, shards: parts.shards,
+    decisions: parts.decisions, panHasher: parts.panHasher, settings: { holdExpiryDays: 7, recentDecisions: 100 } });
+  const acceptor = new Acceptor(authoriser, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
+    standIn: { policy: 'decline', maxAmountMinor: 5_000 } }, new AuthorisationMetrics(new Registry(), BUDGET_MS), parts.quiet);
+  return { authoriser, acceptor };
+}
+
 test('a decision that misses the deadline is answered 91 by the stand-in policy, once, and its hold released', async () => {
   const { ledger, decisions, acceptor, accountId, registry } = await setUp('decline', 10_000);
   ledger.delayMs = 150;
@@ -309,11 +326,15 @@ test('a stand-in approval whose decision fails every retry is counted for a pers
   assert.match(metrics, /^gateway_stand_in_not_applied_total 1$/m);
 });
 
-/** One 2,000 authorisation approved late and answered 91 by the stand-in, whose release fails `failures` times. */
-async function lateApprovalWithFailingRelease(failures: number) {
+/**
+ * One 2,000 authorisation approved late and answered 91 by the stand-in, whose release fails
+ * `failures` times, or is always refused as fenced.
+ */
+async function lateApprovalWithFailingRelease(failures: number, fenced = false) {
   const parts = await setUp('decline', 10_000, undefined, HotBoundMissingLog);
   parts.ledger.delayMs = 150;
   parts.ledger.reversalFailuresLeft = failures;
+  parts.ledger.fenceReversals = fenced;
   const connection = new CapturingConnection();
   const request = schemeMessage({ pan: PAN, amountMinor: 2_000, stan: '000901', transmissionDateTime: '1127010000' });
   parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
@@ -344,18 +365,10 @@ test('a late approval whose release fails every retry is counted for a person to
 });
 
 test('a late approval whose release is fenced (the shard moved) is retried and counted, not taken as reconciled', async () => {
-  const parts = await setUp('decline', 10_000);
-  parts.ledger.delayMs = 150;
-  parts.ledger.fenceReversals = true;
-  const connection = new CapturingConnection();
-  const request = schemeMessage({ pan: PAN, amountMinor: 2_000, stan: '000902', transmissionDateTime: '1127010100' });
-  parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
-  assert.equal(await parts.acceptor.whenIdle(6_000), true);
-  assert.equal(connection.responses[0]!.message.getString(39), '91');
-  assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000, 'still held');
-  assert.match(await parts.registry.metrics(), /^gateway_stand_in_not_reconciled_total 1$/m);
-  parts.acceptor.close();
-  await parts.decisions.close();
+  const { availableMinor, standInRecords, metrics } = await lateApprovalWithFailingRelease(0, true);
+  assert.equal(availableMinor, 10_000 - 2_000, 'still held');
+  assert.equal(standInRecords.length, 0);
+  assert.match(metrics, /^gateway_stand_in_not_reconciled_total 1$/m);
 });
 
 test('a duplicate or repeat after a stand-in answer gets what the scheme was told, from memory and from the record', async () => {
@@ -375,10 +388,7 @@ test('a duplicate or repeat after a stand-in answer gets what the scheme was tol
   assert.equal(connection.responses[1]!.message.getString(38), undefined, 'no approval code');
 
   // Another authoriser on the same ledger and record (a restart, or the recent decisions evicted).
-  const fresh = new Authoriser({ cards: parts.cards, ledger: parts.ledger, shards: parts.shards,
-    decisions: parts.decisions, panHasher: parts.panHasher, settings: { holdExpiryDays: 7, recentDecisions: 100 } });
-  const freshAcceptor = new Acceptor(fresh, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
-    standIn: { policy: 'decline', maxAmountMinor: 5_000 } }, new AuthorisationMetrics(new Registry(), BUDGET_MS), parts.quiet);
+  const { acceptor: freshAcceptor } = freshAcceptorOver(parts);
   const repeat = schemeMessage({ ...fields, mti: '0101' });
   const again = schemeMessage(fields);
   freshAcceptor.handleRequest(repeat, new LinkExchange(connection, repeat, performance.now(), null));
@@ -432,18 +442,12 @@ test('an authorisation whose ledger step failed but ran is answered 96 and what 
   parts.ledger.runThenFailLeft = 1;
   const connection = new CapturingConnection();
   const fields = { pan: PAN, amountMinor: 2_000, stan: '000905', transmissionDateTime: '1127010400' };
-  const request = schemeMessage(fields);
-  parts.acceptor.handleRequest(request, new LinkExchange(connection, request, performance.now(), null));
-  assert.equal(await parts.acceptor.whenIdle(2_000), true);
-  assert.equal(connection.responses[0]!.message.getString(39), '96');
+  assert.equal(await answerOf(parts.acceptor, connection, schemeMessage(fields)), '96');
   await parts.authoriser.correctionsWritten(3_000);
   assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000,
     'the hold the failed step placed is released');
   // A copy of the same request is given the decline that was answered, from its record.
-  const again = schemeMessage(fields);
-  parts.acceptor.handleRequest(again, new LinkExchange(connection, again, performance.now(), null));
-  assert.equal(await parts.acceptor.whenIdle(2_000), true);
-  assert.equal(connection.responses[1]!.message.getString(39), '96');
+  assert.equal(await answerOf(parts.acceptor, connection, schemeMessage(fields)), '96');
   assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000);
   assert.match(await parts.registry.metrics(), /^gateway_failed_step_not_released_total 0$/m);
   parts.acceptor.close();
@@ -454,24 +458,15 @@ test('a copy whose ledger step failed does not release the hold of the original 
   const parts = await setUp('decline', 10_000);
   const connection = new CapturingConnection();
   const fields = { pan: PAN, amountMinor: 2_000, stan: '000906', transmissionDateTime: '1127010500' };
-  const original = schemeMessage(fields);
-  parts.acceptor.handleRequest(original, new LinkExchange(connection, original, performance.now(), null));
-  assert.equal(await parts.acceptor.whenIdle(2_000), true);
-  assert.equal(connection.responses[0]!.message.getString(39), '00');
+  assert.equal(await answerOf(parts.acceptor, connection, schemeMessage(fields)), '00');
   // The copy reaches another authoriser (nothing remembered): its ledger step replays, then fails.
-  const fresh = new Authoriser({ cards: parts.cards, ledger: parts.ledger, shards: parts.shards,
-    decisions: parts.decisions, panHasher: parts.panHasher, settings: { holdExpiryDays: 7, recentDecisions: 100 } });
-  const freshAcceptor = new Acceptor(fresh, { budgetMs: BUDGET_MS, deadlineMarginMs: MARGIN_MS,
-    standIn: { policy: 'decline', maxAmountMinor: 5_000 } }, new AuthorisationMetrics(new Registry(), BUDGET_MS), parts.quiet);
+  const fresh = freshAcceptorOver(parts);
   parts.ledger.runThenFailLeft = 1;
-  const copy = schemeMessage(fields);
-  freshAcceptor.handleRequest(copy, new LinkExchange(connection, copy, performance.now(), null));
-  assert.equal(await freshAcceptor.whenIdle(2_000), true);
-  assert.equal(connection.responses[1]!.message.getString(39), '96');
-  await fresh.correctionsWritten(3_000);
+  assert.equal(await answerOf(fresh.acceptor, connection, schemeMessage(fields)), '96');
+  await fresh.authoriser.correctionsWritten(3_000);
   assert.equal((await parts.ledger.getAccount(parts.accountId))?.availableMinor, 10_000 - 2_000,
     'the approved original is still held');
-  freshAcceptor.close();
+  fresh.acceptor.close();
   parts.acceptor.close();
   await parts.decisions.close();
 });
