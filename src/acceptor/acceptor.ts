@@ -23,7 +23,6 @@
  * reconciled, so the ledger and the record match what the scheme was told.
  */
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { IsoMessage } from '../iso8583';
 import type { LinkExchange, SchemeRequestHandler } from '../network-link/link-exchange';
 import type { Logger } from '../log/logger';
@@ -31,6 +30,7 @@ import { LedgerStepFailedError, type Authoriser, type Decision } from '../author
 import { ResponseCode, isApproval } from '../authorise/types';
 import { approvalCodeFor } from '../authorise/approval-code';
 import { isSpendingType } from '../authorise/rules';
+import { FOLLOW_UP_RETRY_DELAYS_MS, retryFollowUp } from '../authorise/follow-up-retry';
 import {
   AuthorisationMetrics, mtiClassIndex, OUTCOME_APPROVED, OUTCOME_DECLINED, OUTCOME_ERROR, OUTCOME_STAND_IN,
 } from '../metrics/authorisation-metrics';
@@ -54,12 +54,6 @@ export interface AcceptorSettings {
    */
   shedding?: { minInflight: number; maxInflight: number };
 }
-
-/**
- * Waits before each retry of a failed decision whose stand-in answer approved, and of a failed
- * reconciliation of a late decision with its stand-in answer: 2.7 s in all.
- */
-const STAND_IN_RETRY_DELAYS_MS = [200, 500, 2_000];
 
 /** The overload limit judges decisions per window of this length (concurrency-limit.ts). */
 const LIMIT_WINDOW_MS = 100;
@@ -158,36 +152,27 @@ export class Acceptor implements SchemeRequestHandler {
   }
 
   private async decide(pending: PendingAuthorisation): Promise<void> {
+    const request = pending.request;
     let decision: Decision | undefined;
     let failedStep: LedgerStepFailedError | undefined;
-    let keptForRetry: (() => void) | undefined;
-    for (let retry = 0; ; retry++) {
-      try {
-        decision = await this.authoriser.decide(pending.request, pending.receivedAtMs);
-      } catch (error) {
-        failedStep = error instanceof LedgerStepFailedError ? error : undefined;
-        this.logger.error({ err: error, mti: pending.request.mti, stan: pending.request.stan },
-          'authorisation failed');
-      }
+    try {
+      decision = await this.authoriser.decide(request, pending.receivedAtMs);
+    } catch (error) {
+      failedStep = error instanceof LedgerStepFailedError ? error : undefined;
+      this.logFailedDecision(request, error);
+    }
+    if (decision === undefined && pending.answered && this.appliesAfterStandIn(pending)) {
       // A stand-in approval (or an acknowledged advice) whose decision failed is decided again:
       // the scheme was told 00, and deciding is idempotent by the request's key (a ledger step that
       // went through is replayed, not repeated). Still in flight meanwhile, so a drain waits for it.
-      if (decision !== undefined || !pending.answered || !this.appliesAfterStandIn(pending)) break;
-      if (retry === STAND_IN_RETRY_DELAYS_MS.length) {
-        this.countStandInNotApplied(pending);
-        break;
-      }
-      keptForRetry ??= this.authoriser.keepForRetry(pending.request);
-      await sleep(STAND_IN_RETRY_DELAYS_MS[retry]!);
-    }
-    keptForRetry?.();
-    this.observeLatency(pending);
-    // Answered (or about to be) as a decline while its ledger step's fate is unknown: take back
-    // whatever that step may have held. A stand-in approval's failures are counted above instead.
-    if (decision === undefined && failedStep !== undefined && !(pending.answered && this.appliesAfterStandIn(pending))) {
+      decision = await this.decideAgainAfterStandIn(pending);
+    } else if (decision === undefined && failedStep !== undefined) {
+      // Answered (or about to be) as a decline while its ledger step's fate is unknown: take back
+      // whatever that step may have held.
       this.releaseAfterFailedStep(failedStep, pending.answered ? pending.standInCode : ResponseCode.systemMalfunction,
         pending.receivedAtMs);
     }
+    this.observeLatency(pending);
     if (pending.answered) {
       this.metrics.lateResults.inc();
       // Still in flight until reconciled: a drain must not close the store under it.
@@ -206,6 +191,26 @@ export class Acceptor implements SchemeRequestHandler {
     if (this.inflightCount === 0) this.notifyIdle();
   }
 
+  private logFailedDecision(request: SchemeRequest, error: unknown): void {
+    this.logger.error({ err: error, mti: request.mti, stan: request.stan }, 'authorisation failed');
+  }
+
+  /** Decided again until it holds what the stand-in approved; undefined, and counted, if never. */
+  private async decideAgainAfterStandIn(pending: PendingAuthorisation): Promise<Decision | undefined> {
+    const request = pending.request;
+    const releaseKey = this.authoriser.keepForRetry(request);
+    try {
+      return await retryFollowUp(() => this.authoriser.decide(request, pending.receivedAtMs),
+        (error) => this.logFailedDecision(request, error), 1);
+    } catch (error) {
+      this.logFailedDecision(request, error);
+      this.countStandInNotApplied(pending);
+      return undefined;
+    } finally {
+      releaseKey();
+    }
+  }
+
   private releaseAfterFailedStep(failure: LedgerStepFailedError, answeredCode: string, receivedAtMs: number): void {
     const request = failure.request;
     this.authoriser.releaseAfterFailedStep(failure, answeredCode, receivedAtMs, (error) => {
@@ -220,7 +225,7 @@ export class Acceptor implements SchemeRequestHandler {
     this.metrics.standInsNotApplied.inc();
     const request = pending.request;
     this.logger.error({ mti: request.mti, stan: request.stan, rrn: request.rrn,
-      approvalCode: pending.standInApprovalCode, attempts: STAND_IN_RETRY_DELAYS_MS.length + 1 },
+      approvalCode: pending.standInApprovalCode, attempts: FOLLOW_UP_RETRY_DELAYS_MS.length + 1 },
     'stand-in approval not applied: its decision failed every attempt, so the ledger lacks what the scheme was told');
   }
 
@@ -320,22 +325,17 @@ export class Acceptor implements SchemeRequestHandler {
   private async reconcileLate(pending: PendingAuthorisation, decision: Decision): Promise<void> {
     const answer = this.authoriser.standInAnswer(pending.standInCode, pending.standInApprovalCode, pending.receivedAtMs);
     const request = pending.request;
-    for (let retry = 0; ; retry++) {
-      try {
-        await this.authoriser.reconcileStandIn(request, decision, answer);
-        return;
-      } catch (error) {
-        if (retry === STAND_IN_RETRY_DELAYS_MS.length) {
-          this.metrics.standInsNotReconciled.inc();
-          this.logger.error({ err: error, mti: request.mti, stan: request.stan, rrn: request.rrn,
-            responseCode: pending.standInCode, decidedCode: decision.responseCode, attempts: retry + 1 },
-          'late decision could not be reconciled with the stand-in answer');
-          return;
-        }
-        this.logger.warn({ err: error, stan: request.stan, rrn: request.rrn, attempt: retry + 1 },
+    try {
+      await retryFollowUp(() => this.authoriser.reconcileStandIn(request, decision, answer), (error, failedTries) => {
+        this.logger.warn({ err: error, stan: request.stan, rrn: request.rrn, attempt: failedTries },
           'late decision not yet reconciled with the stand-in answer: retrying');
-      }
-      await sleep(STAND_IN_RETRY_DELAYS_MS[retry]!);
+      });
+    } catch (error) {
+      this.metrics.standInsNotReconciled.inc();
+      this.logger.error({ err: error, mti: request.mti, stan: request.stan, rrn: request.rrn,
+        responseCode: pending.standInCode, decidedCode: decision.responseCode,
+        attempts: FOLLOW_UP_RETRY_DELAYS_MS.length + 1 },
+      'late decision could not be reconciled with the stand-in answer');
     }
   }
 

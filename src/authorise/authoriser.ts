@@ -18,14 +18,12 @@ import { UtcCalendar } from './calendar';
 import { maskPan, type PanHasher } from './pan-protection';
 import { ResponseCode, isApproval, type Card } from './types';
 import { ShardFencedError } from './shard-fenced-error';
+import { retryFollowUp } from './follow-up-retry';
 import type { StageMetrics } from '../metrics/stage-metrics';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 
 const DAY_MS = 86_400_000;
-
-/** Waits before each retry of the release after a failed ledger step: 2.7 s in all. */
-const FAILED_STEP_RELEASE_DELAYS_MS = [200, 500, 2_000];
 
 export interface AuthoriserSettings {
   holdExpiryDays: number;
@@ -101,9 +99,9 @@ export class Authoriser {
   private readonly nowMs: () => number;
 
   /** Keys with a decision in progress, and how many attempts at each (a duplicate in flight). */
-  private readonly deciding = new Map<string, number>();
+  private readonly deciding = new KeyCounts();
   /** Keys of stand-in approvals waiting between tries of their decision (keepForRetry). */
-  private readonly retrying = new Map<string, number>();
+  private readonly retrying = new KeyCounts();
 
   constructor(private readonly deps: AuthoriserDependencies) {
     this.nowMs = deps.nowMs ?? Date.now;
@@ -121,17 +119,74 @@ export class Authoriser {
     const idempotencyKey = idempotencyKeyOf(request, panHash);
     const remembered = this.recent?.get(idempotencyKey);
     if (remembered !== undefined) return { ...remembered, replayed: true };
-    const deciding = this.deciding;
-    deciding.set(idempotencyKey, (deciding.get(idempotencyKey) ?? 0) + 1);
-    const decided = this.decideAfresh(request, receivedAtMs, panHash, idempotencyKey);
-    // Registered before the caller's own continuation, so the key is released first.
-    const done = (): void => {
-      const left = deciding.get(idempotencyKey)! - 1;
-      if (left === 0) deciding.delete(idempotencyKey);
-      else deciding.set(idempotencyKey, left);
-    };
-    decided.then(done, done);
-    return decided;
+    // Counted while in progress (to the end of finish(), hence `return await` below), so a
+    // failure's clean-up can tell whether a copy is deciding too.
+    this.deciding.add(idempotencyKey);
+    try {
+      if (request.repeat) {
+        const stored = await this.storedAnswer(idempotencyKey);
+        if (stored !== undefined) return stored;
+      }
+
+      const card = this.deps.cards.cached(panHash) ?? await this.deps.cards.load(panHash);
+      const nowMs = this.nowMs();
+      if (card === undefined) {
+        const isAdvice = request.kind === 'advice' || request.kind === 'reversal-advice'
+          || request.kind === 'financial-advice';
+        // An advice cannot be declined: acknowledge it; the unmatched record is kept for reconciliation.
+        return await this.finish(request, undefined, panHash, idempotencyKey, receivedAtMs, nowMs, {
+          responseCode: isAdvice ? ResponseCode.approved : ResponseCode.invalidCardNumber,
+          status: 'unknown-card', rule: '', approvedMinor: 0, overdrawn: false, holdId: '', originalKey: '',
+          shard: -1, fencingToken: 0,
+        });
+      }
+      const shard = this.deps.shards.shardOf(card.accountId);
+      const fencingToken = this.deps.shards.currentToken(shard);
+      if (fencingToken === undefined) {
+        return await this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
+          responseCode: ResponseCode.issuerUnavailable, status: 'no-shard-owner', rule: '', approvedMinor: 0,
+          overdrawn: false, holdId: '', originalKey: '', shard, fencingToken: 0,
+        });
+      }
+
+      const stages = this.deps.stages;
+      if (request.kind === 'authorisation' || request.kind === 'financial') {
+        const rulesStartMs = performance.now();
+        const rule = firstDecliningRule({ card, request, currentYymm: this.calendar.yymm(nowMs) });
+        stages?.rules.observe((performance.now() - rulesStartMs) / 1000);
+        if (rule !== undefined) {
+          return await this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
+            responseCode: rule.responseCode, status: 'rule-declined', rule: rule.name, approvedMinor: 0,
+            overdrawn: false, holdId: '', originalKey: '', shard, fencingToken,
+          });
+        }
+      }
+
+      const holdId = randomUUID();
+      const operation = this.ledgerOperation(request, card, idempotencyKey, holdId, shard, fencingToken, nowMs);
+      const approvalCode = operation.kind === 'reverse' ? '' : operation.references.approvalCode ?? '';
+      const holdStartMs = performance.now();
+      let outcome: LedgerOutcome;
+      try {
+        outcome = await this.deps.ledger.apply(operation);
+      } catch (error: unknown) {
+        throw new LedgerStepFailedError(request, card, idempotencyKey, shard, error);
+      }
+      stages?.hold.observe((performance.now() - holdStartMs) / 1000);
+      if (outcome.replayed && outcome.status !== 'fenced') {
+        const stored = await this.storedAnswer(idempotencyKey);
+        if (stored !== undefined) return stored;
+      }
+      return await this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
+        responseCode: outcome.responseCode, status: outcome.status, rule: '', approvedMinor: outcome.approvedMinor,
+        overdrawn: outcome.overdrawn, holdId: outcome.holdId ?? '',
+        originalKey: operation.kind === 'reverse' ? (operation.originalKey ?? '')
+          : operation.kind === 'authorise' ? (operation.incrementOf ?? '') : '',
+        shard, fencingToken, approvalCode,
+      });
+    } finally {
+      this.deciding.remove(idempotencyKey);
+    }
   }
 
   /**
@@ -141,78 +196,8 @@ export class Authoriser {
    */
   keepForRetry(request: SchemeRequest): () => void {
     const idempotencyKey = idempotencyKeyOf(request, this.deps.panHasher.hash(request.pan));
-    const retrying = this.retrying;
-    retrying.set(idempotencyKey, (retrying.get(idempotencyKey) ?? 0) + 1);
-    return () => {
-      const left = retrying.get(idempotencyKey)! - 1;
-      if (left === 0) retrying.delete(idempotencyKey);
-      else retrying.set(idempotencyKey, left);
-    };
-  }
-
-  private async decideAfresh(request: SchemeRequest, receivedAtMs: number, panHash: string,
-    idempotencyKey: string): Promise<Decision> {
-    if (request.repeat) {
-      const stored = await this.storedAnswer(idempotencyKey);
-      if (stored !== undefined) return stored;
-    }
-
-    const card = this.deps.cards.cached(panHash) ?? await this.deps.cards.load(panHash);
-    const nowMs = this.nowMs();
-    if (card === undefined) {
-      const isAdvice = request.kind === 'advice' || request.kind === 'reversal-advice'
-        || request.kind === 'financial-advice';
-      // An advice cannot be declined: acknowledge it; the unmatched record is kept for reconciliation.
-      return this.finish(request, undefined, panHash, idempotencyKey, receivedAtMs, nowMs, {
-        responseCode: isAdvice ? ResponseCode.approved : ResponseCode.invalidCardNumber,
-        status: 'unknown-card', rule: '', approvedMinor: 0, overdrawn: false, holdId: '', originalKey: '',
-        shard: -1, fencingToken: 0,
-      });
-    }
-    const shard = this.deps.shards.shardOf(card.accountId);
-    const fencingToken = this.deps.shards.currentToken(shard);
-    if (fencingToken === undefined) {
-      return this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
-        responseCode: ResponseCode.issuerUnavailable, status: 'no-shard-owner', rule: '', approvedMinor: 0,
-        overdrawn: false, holdId: '', originalKey: '', shard, fencingToken: 0,
-      });
-    }
-
-    const stages = this.deps.stages;
-    if (request.kind === 'authorisation' || request.kind === 'financial') {
-      const rulesStartMs = performance.now();
-      const rule = firstDecliningRule({ card, request, currentYymm: this.calendar.yymm(nowMs) });
-      stages?.rules.observe((performance.now() - rulesStartMs) / 1000);
-      if (rule !== undefined) {
-        return this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
-          responseCode: rule.responseCode, status: 'rule-declined', rule: rule.name, approvedMinor: 0,
-          overdrawn: false, holdId: '', originalKey: '', shard, fencingToken,
-        });
-      }
-    }
-
-    const holdId = randomUUID();
-    const operation = this.ledgerOperation(request, card, idempotencyKey, holdId, shard, fencingToken, nowMs);
-    const approvalCode = operation.kind === 'reverse' ? '' : operation.references.approvalCode ?? '';
-    const holdStartMs = performance.now();
-    let outcome: LedgerOutcome;
-    try {
-      outcome = await this.deps.ledger.apply(operation);
-    } catch (error: unknown) {
-      throw new LedgerStepFailedError(request, card, idempotencyKey, shard, error);
-    }
-    stages?.hold.observe((performance.now() - holdStartMs) / 1000);
-    if (outcome.replayed && outcome.status !== 'fenced') {
-      const stored = await this.storedAnswer(idempotencyKey);
-      if (stored !== undefined) return stored;
-    }
-    return this.finish(request, card, panHash, idempotencyKey, receivedAtMs, nowMs, {
-      responseCode: outcome.responseCode, status: outcome.status, rule: '', approvedMinor: outcome.approvedMinor,
-      overdrawn: outcome.overdrawn, holdId: outcome.holdId ?? '',
-      originalKey: operation.kind === 'reverse' ? (operation.originalKey ?? '')
-        : operation.kind === 'authorise' ? (operation.incrementOf ?? '') : '',
-      shard, fencingToken, approvalCode,
-    });
+    this.retrying.add(idempotencyKey);
+    return () => this.retrying.remove(idempotencyKey);
   }
 
   /**
@@ -315,7 +300,7 @@ export class Authoriser {
    */
   private async notDurable(decision: Decision): Promise<Decision> {
     const record = decision.record;
-    const ownedElsewhere = (this.deciding.get(decision.idempotencyKey) ?? 0) > 1;
+    const ownedElsewhere = this.deciding.count(decision.idempotencyKey) > 1;
     if (!ownedElsewhere && record !== undefined && record.holdId !== '' && isApproval(decision.responseCode)
       && (record.kind === 'authorisation' || record.kind === 'financial')) {
       const released = await this.deps.ledger.apply({
@@ -349,8 +334,8 @@ export class Authoriser {
   /**
    * A decision whose ledger step failed was answered as a decline (96, or a 91 stand-in). If the
    * step ran after all, it holds (or posted) money for a payment the scheme was told is declined:
-   * a keyed release takes it back, in the background, tried four times over 2.7 s (as a graceful
-   * stop waits for corrections, it waits for this). If the step never ran, the release finds
+   * a keyed release takes it back, in the background, tried as follow-up-retry.ts does (a graceful
+   * stop waits for corrections, so it waits for this). If the step never ran, the release finds
    * nothing and leaves a tombstone under the request's key, so a late or repeated copy of that
    * step cannot hold either: a retransmission of the request is then answered 12. Not for a
    * request answered by a stand-in approval: that one is decided again and must hold.
@@ -359,51 +344,38 @@ export class Authoriser {
     onGivenUp: (error: unknown) => void): void {
     const { request, card, idempotencyKey, shard } = failure;
     if (request.kind !== 'authorisation' && request.kind !== 'financial') return;
-    const release = async (): Promise<void> => {
-      let decline: Decision | undefined;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          // Another attempt owns the step: a copy still being decided (or waiting to be decided
-          // again), or one decided and remembered. It answered and records for the step; this
-          // attempt never recorded anything. Checked again before every try.
-          const remembered = this.recent?.get(idempotencyKey);
-          if (remembered !== undefined && remembered !== decline) return;
-          if (!this.deciding.has(idempotencyKey) && !this.retrying.has(idempotencyKey)) {
-            if (decline === undefined) {
-              if (await this.deps.decisions.findByIdempotencyKey(idempotencyKey) !== undefined) return;
-              // Remembered before the release: a copy arriving meanwhile is given the decline,
-              // not a replay of the step being released.
-              decline = { ...decisionFromRecord(this.failedStepRecord(failure, answeredCode, receivedAtMs, 0)),
-                replayed: false };
-              this.remember(decline);
-            }
-            const fencingToken = this.deps.shards.currentToken(shard);
-            if (fencingToken === undefined) throw new Error(`shard ${shard} has no owner here`);
-            const outcome = await this.deps.ledger.apply({
-              kind: 'reverse', idempotencyKey: `undecided:${idempotencyKey}`, accountId: card.accountId,
-              cardId: card.cardId, shard, fencingToken, nowMs: this.nowMs(), originalKey: idempotencyKey,
-              references: {}, advice: true,
-            });
-            if (outcome.status === 'fenced') throw new ShardFencedError(shard, fencingToken);
-            // The ledger still replays the step's own outcome for its key: the decline answered,
-            // recorded under that key, is what a repeat or a retransmission is given instead.
-            await this.deps.decisions.appendPatiently(this.failedStepRecord(failure, answeredCode, receivedAtMs,
-              fencingToken));
-            return;
-          }
-          // Still in flight elsewhere: looked at again after the next wait; that attempt answers
-          // for the step unless it too fails before deciding.
-          if (attempt === FAILED_STEP_RELEASE_DELAYS_MS.length) return;
-        } catch (error: unknown) {
-          if (attempt === FAILED_STEP_RELEASE_DELAYS_MS.length) {
-            onGivenUp(error);
-            return;
-          }
-        }
-        await new Promise((resolve) => setTimeout(resolve, FAILED_STEP_RELEASE_DELAYS_MS[attempt]));
+    let decline: Decision | undefined;
+    const releaseOnce = async (): Promise<void> => {
+      // Another attempt owns the step: a copy decided and remembered (it answered and records for
+      // the step), or one still being decided or waiting to be (looked at again after a wait). This
+      // attempt never recorded anything. Checked again before every try.
+      const remembered = this.recent?.get(idempotencyKey);
+      if (remembered !== undefined && remembered !== decline) return;
+      if (this.deciding.has(idempotencyKey) || this.retrying.has(idempotencyKey)) throw new KeyInFlightElsewhere();
+      if (decline === undefined) {
+        if (await this.deps.decisions.findByIdempotencyKey(idempotencyKey) !== undefined) return;
+        // Remembered before the release: a copy arriving meanwhile is given the decline, not a
+        // replay of the step being released.
+        decline = { ...decisionFromRecord(this.failedStepRecord(failure, answeredCode, receivedAtMs, 0)), replayed: false };
+        this.remember(decline);
       }
+      const fencingToken = this.deps.shards.currentToken(shard);
+      if (fencingToken === undefined) throw new Error(`shard ${shard} has no owner here`);
+      const outcome = await this.deps.ledger.apply({
+        kind: 'reverse', idempotencyKey: `undecided:${idempotencyKey}`, accountId: card.accountId,
+        cardId: card.cardId, shard, fencingToken, nowMs: this.nowMs(), originalKey: idempotencyKey,
+        references: {}, advice: true,
+      });
+      if (outcome.status === 'fenced') throw new ShardFencedError(shard, fencingToken);
+      // The ledger still replays the step's own outcome for its key: the decline answered, recorded
+      // under that key, is what a repeat or a retransmission is given instead.
+      await this.deps.decisions.appendPatiently(this.failedStepRecord(failure, answeredCode, receivedAtMs, fencingToken));
     };
-    this.writeCorrection(release());
+    // Still in flight elsewhere after every wait: that attempt answers for the step.
+    const release = retryFollowUp(releaseOnce).catch((error: unknown) => {
+      if (!(error instanceof KeyInFlightElsewhere)) onGivenUp(error);
+    });
+    this.writeCorrection(release);
   }
 
   private failedStepRecord(failure: LedgerStepFailedError, responseCode: string, receivedAtMs: number,
@@ -469,8 +441,8 @@ export class Authoriser {
     const answeredApproval = spends && isApproval(standInCode);
     const nowMs = this.nowMs();
     const standInKey = `stand-in:${record.idempotencyKey}`;
-    // First: a copy of the request arriving while this runs is given what the scheme was told,
-    // not the late decision that finish() remembered.
+    // First: a copy of the request arriving from now on is given what the scheme was told, not the
+    // late decision that finish() remembered.
     this.remember({ ...decisionFromRecord({ ...record, responseCode: standInCode, approvalCode: answer.approvalCode,
       approvedMinor: answeredApproval ? request.billingAmountMinor : 0, standIn: true }), replayed: false });
     let approvedMinor = 0;
@@ -513,8 +485,6 @@ export class Authoriser {
       receivedAtMs: answer.receivedAtMs, decidedAtMs: answer.recordedAtMs,
     };
     await this.deps.decisions.appendPatiently(standInRecord);
-    // A duplicate or repeat of this request is answered as the scheme was, not as decided late.
-    this.remember({ ...decisionFromRecord(standInRecord), replayed: false, idempotencyKey: record.idempotencyKey });
   }
 
   private remember(decision: Decision): void {
@@ -528,4 +498,30 @@ function decisionFromRecord(record: DecisionRecord): Decision {
     status: isApproval(record.responseCode) ? 'approved' : 'declined', rule: '', replayed: true, overdrawn: record.overdrawn,
     idempotencyKey: record.idempotencyKey, record,
   };
+}
+
+/** A failed step's release waits: another attempt at the same key is in flight and answers for it. */
+class KeyInFlightElsewhere extends Error {}
+
+/** How many of something are under way per idempotency key (attempts deciding, retries waiting). */
+class KeyCounts {
+  private readonly counts = new Map<string, number>();
+
+  add(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  remove(key: string): void {
+    const left = (this.counts.get(key) ?? 1) - 1;
+    if (left === 0) this.counts.delete(key);
+    else this.counts.set(key, left);
+  }
+
+  has(key: string): boolean {
+    return this.counts.has(key);
+  }
+
+  count(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
 }

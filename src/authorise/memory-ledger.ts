@@ -28,7 +28,10 @@ interface LedgerEntry {
   idempotencyKey: string;
   accountId: string;
   settlement: 'hold' | 'post';
-  /** Amount still held (hold) or still posted (post). */
+  /**
+   * A posting's amount still posted, or an incremental's part of its shared hold still held. An
+   * original authorisation's hold is counted by the hold itself (its amount, increments included).
+   */
   amountMinor: number;
   hold: Hold | undefined;
   limits: SpendLimitCheck;
@@ -141,8 +144,6 @@ export class MemoryLedger implements Ledger {
       return this.outcome('declined', ResponseCode.insufficientFunds, 0, undefined, availableOf(state));
     }
     entry.hold.amountMinor += operation.amountMinor;
-    // DE 90 may name an earlier incremental: its own share stays what it added.
-    if (!entry.increment) entry.amountMinor += operation.amountMinor;
     state.pendingMinor += operation.amountMinor;
     this.countSpend(operation.cardId, operation.limits, operation.amountMinor, 0);
     // Its own entry, so a reversal naming the incremental (DE 90) takes back only what it added.
@@ -223,7 +224,7 @@ export class MemoryLedger implements Ledger {
         releasedMinor = share - Math.min(operation.remainingMinor ?? 0, share);
         if (releasedMinor > 0) {
           hold.amountMinor -= releasedMinor;
-          entry.amountMinor = Math.max(0, entry.amountMinor - releasedMinor);
+          if (entry.increment) entry.amountMinor -= releasedMinor;
           state.pendingMinor -= releasedMinor;
           if (hold.amountMinor === 0) {
             hold.status = 'released';

@@ -55,26 +55,27 @@ export class AuthorisationMetrics {
     }
     this.otherResponses = responses.labels('other');
     this.otherResponses.inc(0);
-    this.budgetMisses = new Counter({ name: 'gateway_budget_misses_total', registers: [registry],
-      help: 'Requests answered by the stand-in policy because their decision missed the deadline.' });
-    this.lateResults = new Counter({ name: 'gateway_late_decisions_total', registers: [registry],
-      help: 'Decisions that completed after the stand-in answer had been sent (reconciled, never re-sent).' });
-    this.duplicates = new Counter({ name: 'gateway_duplicates_total', registers: [registry],
-      help: 'Repeats and retransmissions answered with the original decision.' });
-    this.advicesApplied = new Counter({ name: 'gateway_advices_applied_total', registers: [registry],
-      help: 'Advices (0120, 0220, 0420) applied to the ledger.' });
-    this.standIns = new Counter({ name: 'gateway_stand_in_total', registers: [registry],
-      help: 'Responses decided by the stand-in policy at or past the deadline.' });
-    this.formatErrors = new Counter({ name: 'gateway_format_errors_total', registers: [registry],
-      help: 'Requests answered 30 because a field the decision needs was malformed.' });
-    this.shed = new Counter({ name: 'gateway_shed_total', registers: [registry],
-      help: 'Requests answered by the stand-in policy at once, without a decision, because the decisions in flight were at the adaptive limit (overload).' });
-    this.standInsNotApplied = new Counter({ name: 'gateway_stand_in_not_applied_total', registers: [registry],
-      help: 'Stand-in answers that approved (an advice acknowledged, a stand-in approval) whose decision failed every retry: the ledger lacks what the scheme was told.' });
-    this.standInsNotReconciled = new Counter({ name: 'gateway_stand_in_not_reconciled_total', registers: [registry],
-      help: 'Late decisions that could not be brought in line with the stand-in answer already sent (a hold to release or to place, and the stand-in record) after every retry.' });
-    this.failedStepsNotReleased = new Counter({ name: 'gateway_failed_step_not_released_total', registers: [registry],
-      help: 'Requests answered as declined after their ledger step failed (it may have run), whose release of what that step may have held failed every retry.' });
+    const counter = (name: string, help: string): Counter => new Counter({ name, help, registers: [registry] });
+    this.budgetMisses = counter('gateway_budget_misses_total',
+      'Requests answered by the stand-in policy because their decision missed the deadline.');
+    this.lateResults = counter('gateway_late_decisions_total',
+      'Decisions that completed after the stand-in answer had been sent (reconciled, never re-sent).');
+    this.duplicates = counter('gateway_duplicates_total',
+      'Repeats and retransmissions answered with the original decision.');
+    this.advicesApplied = counter('gateway_advices_applied_total',
+      'Advices (0120, 0220, 0420) applied to the ledger.');
+    this.standIns = counter('gateway_stand_in_total',
+      'Responses decided by the stand-in policy at or past the deadline.');
+    this.formatErrors = counter('gateway_format_errors_total',
+      'Requests answered 30 because a field the decision needs was malformed.');
+    this.shed = counter('gateway_shed_total',
+      'Requests answered by the stand-in policy at once, without a decision, because the decisions in flight were at the adaptive limit (overload).');
+    this.standInsNotApplied = counter('gateway_stand_in_not_applied_total',
+      'Stand-in answers that approved (an advice acknowledged, a stand-in approval) whose decision failed every retry: the ledger lacks what the scheme was told.');
+    this.standInsNotReconciled = counter('gateway_stand_in_not_reconciled_total',
+      'Late decisions that could not be brought in line with the stand-in answer already sent (a hold to release or to place, and the stand-in record) after every retry.');
+    this.failedStepsNotReleased = counter('gateway_failed_step_not_released_total',
+      'Requests answered as declined after their ledger step failed (it may have run), whose release of what that step may have held failed every retry.');
     this.inflight = new Gauge({ name: 'gateway_authorisations_inflight', registers: [registry],
       help: 'Requests accepted and not yet answered.' });
   }

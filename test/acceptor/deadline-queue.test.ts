@@ -14,18 +14,19 @@ class Waiting {
   constructor(readonly name: string, readonly standInAtMs: number) {}
 }
 
-function queueRecording(expired: Waiting[]): DeadlineQueue<Waiting> {
-  return new DeadlineQueue<Waiting>((entry) => {
+/** A queue that records what expires, in order, and the time it started from. */
+function queueRecording(): { expired: Waiting[]; queue: DeadlineQueue<Waiting>; startMs: number } {
+  const expired: Waiting[] = [];
+  const queue = new DeadlineQueue<Waiting>((entry) => {
     entry.answered = true;
     entry.expiredAtMs = performance.now();
     expired.push(entry);
   }, () => performance.now());
+  return { expired, queue, startMs: performance.now() };
 }
 
 test('each request expires at its own deadline, in deadline order, when pushed in that order', async () => {
-  const expired: Waiting[] = [];
-  const queue = queueRecording(expired);
-  const startMs = performance.now();
+  const { expired, queue, startMs } = queueRecording();
   const first = new Waiting('first', startMs + 20);
   const second = new Waiting('second', startMs + 40);
   queue.push(first);
@@ -37,9 +38,7 @@ test('each request expires at its own deadline, in deadline order, when pushed i
 });
 
 test('a request pushed after a later-due one still expires at its own, earlier deadline', async () => {
-  const expired: Waiting[] = [];
-  const queue = queueRecording(expired);
-  const startMs = performance.now();
+  const { expired, queue, startMs } = queueRecording();
   const later = new Waiting('later', startMs + 120);
   const held = new Waiting('held on another connection', startMs + 20);
   const between = new Waiting('between', startMs + 60);
@@ -54,9 +53,7 @@ test('a request pushed after a later-due one still expires at its own, earlier d
 });
 
 test('answered requests are skipped, and an empty queue leaves no timer behind', async () => {
-  const expired: Waiting[] = [];
-  const queue = queueRecording(expired);
-  const startMs = performance.now();
+  const { expired, queue, startMs } = queueRecording();
   const answeredInTime = new Waiting('answered', startMs + 10);
   const missed = new Waiting('missed', startMs + 20);
   queue.push(answeredInTime);

@@ -13,9 +13,8 @@
  *   the reversal's record, so the store looks up the holdId's earlier rows (`holdSettlement`);
  * - a stand-in record (the acceptor answered at the deadline) is what the ledger was made to follow:
  *   answered decline over a decided approval releases the original in full (an incremental: what it
- *   added); answered approval over
- *   a decided decline places a new hold (or posts); both approvals change nothing. Telling these
- *   apart needs the original record (`original`).
+ *   added); answered approval over a decided decline places a new hold (or posts); both approvals
+ *   change nothing. Telling these apart needs the original record (`original`).
  * Rows are keyed by the deciding message's idempotency key, so writing them twice (a retry, a journal
  * replay) writes the same rows.
  */
